@@ -1,0 +1,428 @@
+//! COMMAND and its subcommands: introspection of the command table.
+
+use bytes::Bytes;
+
+use super::{flags, Command, CommandSpec, Ctx, ACL_CATEGORIES};
+use crate::protocol::Reply;
+use crate::util::{eq_ic, glob_match};
+
+const SUB: CommandSpec = CommandSpec {
+    group: "server",
+    acl: "connection",
+    flags: "loading stale",
+    since: "2.8.13",
+    ..CommandSpec::DEFAULT
+};
+
+pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
+    name: "command",
+    arity: -1,
+    flags: "loading stale",
+    acl: "connection",
+    handler: command,
+    group: "server",
+    since: "2.8.13",
+    summary: "Get array of Redis command details",
+    tips: &["nondeterministic_output_order"],
+    subcommands: &[
+        CommandSpec {
+            name: "count",
+            arity: 2,
+            handler: count,
+            summary: "Get total number of Redis commands",
+            ..SUB
+        },
+        CommandSpec {
+            name: "docs",
+            arity: -2,
+            handler: docs,
+            since: "7.0.0",
+            summary: "Get array of specific Redis command documentation",
+            tips: &["nondeterministic_output_order"],
+            ..SUB
+        },
+        CommandSpec {
+            name: "getkeys",
+            arity: -3,
+            handler: getkeys,
+            summary: "Extract keys given a full Redis command",
+            ..SUB
+        },
+        CommandSpec {
+            name: "getkeysandflags",
+            arity: -3,
+            handler: getkeysandflags,
+            since: "7.0.0",
+            summary: "Extract keys and access flags given a full Redis command",
+            ..SUB
+        },
+        CommandSpec {
+            name: "help",
+            arity: 2,
+            handler: help,
+            since: "5.0.0",
+            summary: "Show helpful text about the different subcommands",
+            ..SUB
+        },
+        CommandSpec {
+            name: "info",
+            arity: -2,
+            handler: info,
+            summary:
+                "Get array of specific Redis command details, or all when no argument is given",
+            tips: &["nondeterministic_output_order"],
+            ..SUB
+        },
+        CommandSpec {
+            name: "list",
+            arity: -2,
+            handler: list,
+            since: "7.0.0",
+            summary: "Get an array of Redis command names",
+            tips: &["nondeterministic_output_order"],
+            ..SUB
+        },
+    ],
+    ..CommandSpec::DEFAULT
+}];
+
+fn write_set(r: &mut Reply, items: &[String]) {
+    r.set(items.len());
+    for i in items {
+        r.status(i);
+    }
+}
+
+fn acl_names(acl: u64) -> Vec<String> {
+    ACL_CATEGORIES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| acl & (1 << i) != 0)
+        .map(|(_, n)| format!("@{n}"))
+        .collect()
+}
+
+fn flag_names(f: u32) -> Vec<String> {
+    flags::NAMES
+        .iter()
+        .filter(|(b, _)| f & b != 0)
+        .map(|(_, n)| n.to_string())
+        .collect()
+}
+
+/// Key specs derived from first/last/step (a single "index" + "range" spec).
+fn write_key_specs(r: &mut Reply, c: &Command) {
+    let s = c.spec;
+    if s.first_key <= 0 && s.getkeys.is_none() {
+        r.array(0);
+        return;
+    }
+    r.array(1);
+    r.map(3);
+    r.bulk(b"flags");
+    let kf: Vec<String> = if c.has(flags::WRITE) {
+        vec!["RW".into(), "UPDATE".into()]
+    } else {
+        vec!["RO".into(), "ACCESS".into()]
+    };
+    write_set(r, &kf);
+    r.bulk(b"begin_search");
+    if s.getkeys.is_some() && s.first_key <= 0 {
+        r.map(2);
+        r.bulk(b"type");
+        r.bulk(b"unknown");
+        r.bulk(b"spec");
+        r.map(0);
+        r.bulk(b"find_keys");
+        r.map(2);
+        r.bulk(b"type");
+        r.bulk(b"unknown");
+        r.bulk(b"spec");
+        r.map(0);
+        return;
+    }
+    r.map(2);
+    r.bulk(b"type");
+    r.bulk(b"index");
+    r.bulk(b"spec");
+    r.map(1);
+    r.bulk(b"index");
+    r.int(s.first_key as i64);
+    r.bulk(b"find_keys");
+    r.map(2);
+    r.bulk(b"type");
+    r.bulk(b"range");
+    r.bulk(b"spec");
+    r.map(3);
+    r.bulk(b"lastkey");
+    r.int(if s.last_key < 0 {
+        s.last_key as i64
+    } else {
+        (s.last_key - s.first_key) as i64
+    });
+    r.bulk(b"keystep");
+    r.int(s.step as i64);
+    r.bulk(b"limit");
+    r.int(0);
+}
+
+fn write_info(r: &mut Reply, c: &Command) {
+    let s = c.spec;
+    r.array(10);
+    r.bulk(c.fullname.as_bytes());
+    r.int(s.arity as i64);
+    write_set(r, &flag_names(c.flags));
+    r.int(s.first_key.max(0) as i64);
+    r.int(if s.first_key <= 0 {
+        0
+    } else {
+        s.last_key as i64
+    });
+    r.int(if s.first_key <= 0 { 0 } else { s.step as i64 });
+    write_set(r, &acl_names(c.acl));
+    r.set(s.tips.len());
+    for t in s.tips {
+        r.bulk(t.as_bytes());
+    }
+    write_key_specs(r, c);
+    let mut subs: Vec<&Command> = c.subcommands.values().collect();
+    subs.sort_by(|a, b| a.fullname.cmp(&b.fullname));
+    r.array(subs.len());
+    for sc in subs {
+        write_info(r, sc);
+    }
+}
+
+fn write_docs(r: &mut Reply, c: &Command) {
+    let s = c.spec;
+    let mut n = 1;
+    if !s.summary.is_empty() {
+        n += 1;
+    }
+    if !s.since.is_empty() {
+        n += 1;
+    }
+    if !s.complexity.is_empty() {
+        n += 1;
+    }
+    if !c.subcommands.is_empty() {
+        n += 1;
+    }
+    r.map(n);
+    if !s.summary.is_empty() {
+        r.bulk(b"summary");
+        r.bulk(s.summary.as_bytes());
+    }
+    if !s.since.is_empty() {
+        r.bulk(b"since");
+        r.bulk(s.since.as_bytes());
+    }
+    r.bulk(b"group");
+    r.bulk(s.group.as_bytes());
+    if !s.complexity.is_empty() {
+        r.bulk(b"complexity");
+        r.bulk(s.complexity.as_bytes());
+    }
+    if !c.subcommands.is_empty() {
+        r.bulk(b"subcommands");
+        let mut subs: Vec<&Command> = c.subcommands.values().collect();
+        subs.sort_by(|a, b| a.fullname.cmp(&b.fullname));
+        r.map(subs.len());
+        for sc in subs {
+            r.bulk(sc.fullname.as_bytes());
+            write_docs(r, sc);
+        }
+    }
+}
+
+fn command(ctx: &mut Ctx, argv: &[Bytes]) {
+    if argv.len() > 1 {
+        // Reached only for an unknown subcommand.
+        let msg = format!(
+            "ERR unknown subcommand '{}'. Try COMMAND HELP.",
+            String::from_utf8_lossy(&argv[1])
+        );
+        ctx.error(&msg);
+        return;
+    }
+    let reg = &ctx.srv.commands;
+    let r = &mut ctx.client.reply;
+    r.array(reg.commands.len());
+    for c in reg.commands.values() {
+        write_info(r, c);
+    }
+}
+
+fn count(ctx: &mut Ctx, _argv: &[Bytes]) {
+    let n = ctx.srv.commands.commands.len() as i64;
+    ctx.reply().int(n);
+}
+
+fn info(ctx: &mut Ctx, argv: &[Bytes]) {
+    let reg = &ctx.srv.commands;
+    let r = &mut ctx.client.reply;
+    if argv.len() == 2 {
+        r.array(reg.commands.len());
+        for c in reg.commands.values() {
+            write_info(r, c);
+        }
+        return;
+    }
+    r.array(argv.len() - 2);
+    for a in &argv[2..] {
+        match reg.lookup_name(a) {
+            Some(c) => write_info(r, c),
+            None => r.null_array(),
+        }
+    }
+}
+
+fn docs(ctx: &mut Ctx, argv: &[Bytes]) {
+    let reg = &ctx.srv.commands;
+    let r = &mut ctx.client.reply;
+    if argv.len() == 2 {
+        r.map(reg.commands.len());
+        for c in reg.commands.values() {
+            r.bulk(c.fullname.as_bytes());
+            write_docs(r, c);
+        }
+        return;
+    }
+    let found: Vec<&Command> = argv[2..]
+        .iter()
+        .filter_map(|a| reg.lookup_name(a))
+        .collect();
+    r.map(found.len());
+    for c in found {
+        r.bulk(c.fullname.as_bytes());
+        write_docs(r, c);
+    }
+}
+
+fn list(ctx: &mut Ctx, argv: &[Bytes]) {
+    let mut filter: Option<(String, Vec<u8>)> = None;
+    let mut i = 2;
+    while i < argv.len() {
+        if eq_ic(&argv[i], "filterby") && argv.len() - 1 - i == 2 {
+            let t = String::from_utf8_lossy(&argv[i + 1]).to_ascii_lowercase();
+            if !matches!(t.as_str(), "module" | "aclcat" | "pattern") {
+                ctx.syntax_error();
+                return;
+            }
+            filter = Some((t, argv[i + 2].to_vec()));
+            i += 3;
+        } else {
+            ctx.syntax_error();
+            return;
+        }
+    }
+    let mut names: Vec<String> = Vec::new();
+    for c in ctx.srv.commands.commands.values() {
+        let mut all = vec![c];
+        all.extend(c.subcommands.values());
+        for x in all {
+            let keep = match &filter {
+                None => true,
+                Some((t, arg)) if t == "module" => {
+                    let _ = arg;
+                    false
+                }
+                Some((t, arg)) if t == "aclcat" => {
+                    let cat = String::from_utf8_lossy(arg).to_ascii_lowercase();
+                    ACL_CATEGORIES
+                        .iter()
+                        .position(|c| *c == cat)
+                        .is_some_and(|i| x.acl & (1 << i) != 0)
+                }
+                Some((_, arg)) => glob_match(arg, x.fullname.as_bytes(), true),
+            };
+            if keep {
+                names.push(x.fullname.clone());
+            }
+        }
+    }
+    ctx.reply().bulk_array(names.iter());
+}
+
+fn getkeys_impl(ctx: &mut Ctx, argv: &[Bytes], with_flags: bool) {
+    let sub = &argv[2..];
+    let Some(c) = ctx.srv.commands.lookup(sub) else {
+        ctx.error("ERR Invalid command specified");
+        return;
+    };
+    if c.spec.first_key <= 0 && c.spec.getkeys.is_none() {
+        ctx.error("ERR The command has no key arguments");
+        return;
+    }
+    let argc = sub.len() as i32;
+    if (c.spec.arity > 0 && c.spec.arity != argc) || argc < -c.spec.arity {
+        ctx.error("ERR Invalid number of arguments specified for command");
+        return;
+    }
+    let pos = c.key_positions(sub);
+    let write = c.has(flags::WRITE);
+    if pos.is_empty() && !c.has(flags::NO_MANDATORY_KEYS) {
+        ctx.error("ERR Invalid arguments specified for command");
+        return;
+    }
+    let r = &mut ctx.client.reply;
+    r.array(pos.len());
+    for p in pos {
+        if with_flags {
+            r.array(2);
+            r.bulk(&sub[p]);
+            let f: Vec<String> = if write {
+                vec!["RW".into(), "UPDATE".into()]
+            } else {
+                vec!["RO".into(), "ACCESS".into()]
+            };
+            write_set(r, &f);
+        } else {
+            r.bulk(&sub[p]);
+        }
+    }
+}
+
+fn getkeys(ctx: &mut Ctx, argv: &[Bytes]) {
+    getkeys_impl(ctx, argv, false);
+}
+
+fn getkeysandflags(ctx: &mut Ctx, argv: &[Bytes]) {
+    getkeys_impl(ctx, argv, true);
+}
+
+fn help(ctx: &mut Ctx, _argv: &[Bytes]) {
+    let lines = [
+        "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "(no subcommand)",
+        "    Return details about all Redis commands.",
+        "COUNT",
+        "    Return the total number of commands in this Redis server.",
+        "LIST",
+        "    Return a list of all commands in this Redis server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full Redis command.",
+        "GETKEYSANDFLAGS <full-command>",
+        "    Return the keys and the access flags from a full Redis command.",
+        "HELP",
+        "    Print this help.",
+    ];
+    help_reply(ctx, &lines);
+}
+
+/// Reply a HELP text as an array of status lines.
+pub fn help_reply(ctx: &mut Ctx, lines: &[&str]) {
+    let r = ctx.reply();
+    r.array(lines.len());
+    for l in lines {
+        r.status(l);
+    }
+}

@@ -1,0 +1,5 @@
+//! Server commands.
+
+use super::CommandSpec;
+
+pub static COMMANDS: &[CommandSpec] = &[];

@@ -1,0 +1,5 @@
+//! string commands.
+
+use super::CommandSpec;
+
+pub static COMMANDS: &[CommandSpec] = &[];

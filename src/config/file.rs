@@ -1,0 +1,155 @@
+//! Reading redis.conf files and `--option value` command lines.
+
+use super::Config;
+use crate::protocol::parse::split_args;
+
+/// Where a configuration problem was found, for the FATAL report.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub line_no: Option<usize>,
+    pub line: Option<String>,
+    pub msg: String,
+}
+
+impl ConfigError {
+    /// The report Redis prints before exiting.
+    pub fn report(&self) -> String {
+        let mut s = format!(
+            "\n*** FATAL CONFIG FILE ERROR (Redis {}) ***\n",
+            crate::REDIS_VERSION
+        );
+        if let (Some(n), Some(l)) = (self.line_no, &self.line) {
+            s.push_str(&format!(
+                "Reading the configuration file, at line {n}\n>>> '{l}'\n"
+            ));
+        }
+        s.push_str(&self.msg);
+        s
+    }
+}
+
+/// Apply the text of a config file (or the options string built from the
+/// command line) to `cfg`.
+pub fn load_from_string(cfg: &mut Config, text: &str, depth: usize) -> Result<(), ConfigError> {
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let err = |msg: &str| ConfigError {
+            line_no: Some(i + 1),
+            line: Some(line.to_string()),
+            msg: msg.to_string(),
+        };
+        let args = match split_args(line.as_bytes()) {
+            Some(a) if !a.is_empty() => a,
+            Some(_) => continue,
+            None => return Err(err("Unbalanced quotes in configuration line")),
+        };
+        let args: Vec<String> = args
+            .into_iter()
+            .map(|a| String::from_utf8_lossy(&a).into_owned())
+            .collect();
+        let name = args[0].to_ascii_lowercase();
+        if name == "include" && args.len() == 2 {
+            if depth > 16 {
+                return Err(err("Too many nested includes"));
+            }
+            let text = std::fs::read_to_string(&args[1]).map_err(|e| {
+                err(&format!(
+                    "Fatal error, can't open config file '{}': {}",
+                    args[1], e
+                ))
+            })?;
+            load_from_string(cfg, &text, depth + 1)?;
+            continue;
+        }
+        if matches!(
+            name.as_str(),
+            "rename-command" | "user" | "loadmodule" | "sentinel"
+        ) {
+            // Handled by the features that own them; accepted here.
+            continue;
+        }
+        let Some(idx) = cfg.lookup(&name) else {
+            return Err(err("Bad directive or wrong number of arguments"));
+        };
+        let multi = super::PARAMS[idx].flags & super::params::MULTI_ARG != 0;
+        let vals: Vec<String> = if multi && args.len() == 2 && !args[1].is_empty() {
+            args[1].split_whitespace().map(|s| s.to_string()).collect()
+        } else {
+            args[1..].to_vec()
+        };
+        if !multi && vals.len() != 1 {
+            return Err(err("wrong number of arguments"));
+        }
+        cfg.set(&name, &vals, true).map_err(|m| err(&m))?;
+    }
+    Ok(())
+}
+
+/// Build the server's config from argv: an optional config file first, then
+/// `--name value...` options (as Redis appends them to the file's text).
+pub fn from_args(args: &[String]) -> Result<Config, ConfigError> {
+    let mut cfg = Config::default();
+    let mut i = 0;
+    let mut text = String::new();
+    if let Some(first) = args.first() {
+        if !first.starts_with("--") {
+            let path = std::path::PathBuf::from(first);
+            if first == "-" {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).ok();
+                text.push_str(&s);
+            } else {
+                let t = std::fs::read_to_string(&path).map_err(|e| ConfigError {
+                    line_no: None,
+                    line: None,
+                    msg: format!("Fatal error, can't open config file '{}': {}", first, e),
+                })?;
+                text.push_str(&t);
+                cfg.file = Some(std::fs::canonicalize(&path).unwrap_or(path));
+            }
+            i = 1;
+        }
+    }
+    text.push('\n');
+    // "--port 6380 --save '' --bind a b" => lines "port 6380", "save ''", ...
+    let mut line = String::new();
+    while i < args.len() {
+        let a = &args[i];
+        if let Some(name) = a.strip_prefix("--") {
+            if !line.is_empty() {
+                text.push_str(&line);
+                text.push('\n');
+            }
+            line = name.to_string();
+        } else {
+            line.push(' ');
+            line.push_str(&quote_arg(a));
+        }
+        i += 1;
+    }
+    if !line.is_empty() {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    load_from_string(&mut cfg, &text, 0)?;
+    Ok(cfg)
+}
+
+/// Quote an argument so split_args gives it back unchanged.
+pub fn quote_arg(a: &str) -> String {
+    let mut s = String::from("\"");
+    for c in a.chars() {
+        match c {
+            '"' => s.push_str("\\\""),
+            '\\' => s.push_str("\\\\"),
+            '\n' => s.push_str("\\n"),
+            '\r' => s.push_str("\\r"),
+            c => s.push(c),
+        }
+    }
+    s.push('"');
+    s
+}

@@ -1,0 +1,472 @@
+//! The parameter table: every name CONFIG GET/SET and redis.conf accept.
+
+use super::OutputLimit;
+
+pub const IMMUTABLE: u32 = 1;
+/// Known to Redis but the feature is not in Ermine yet: only the default
+/// value is accepted, so nothing is silently ignored.
+pub const UNSUPPORTED: u32 = 2;
+/// Changing it needs enable-protected-configs.
+pub const PROTECTED: u32 = 4;
+/// Takes several arguments on a config line (save, bind...).
+pub const MULTI_ARG: u32 = 8;
+/// Not written back by CONFIG REWRITE (runtime-only state).
+pub const NO_REWRITE: u32 = 16;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Bool,
+    Int {
+        min: i64,
+        max: i64,
+    },
+    /// A byte count that accepts units (1k, 5mb, 1gb).
+    Mem {
+        min: i64,
+        max: i64,
+    },
+    Enum(&'static [&'static str]),
+    Str,
+    Save,
+    Bind,
+    OutputLimit,
+    Notify,
+}
+
+#[derive(Debug)]
+pub struct Param {
+    pub name: &'static str,
+    pub alias: Option<&'static str>,
+    pub kind: Kind,
+    pub default: &'static str,
+    pub flags: u32,
+}
+
+const fn p(name: &'static str, kind: Kind, default: &'static str, flags: u32) -> Param {
+    Param {
+        name,
+        alias: None,
+        kind,
+        default,
+        flags,
+    }
+}
+const fn pa(
+    name: &'static str,
+    alias: &'static str,
+    kind: Kind,
+    default: &'static str,
+    flags: u32,
+) -> Param {
+    Param {
+        name,
+        alias: Some(alias),
+        kind,
+        default,
+        flags,
+    }
+}
+
+const B: Kind = Kind::Bool;
+const fn int(min: i64, max: i64) -> Kind {
+    Kind::Int { min, max }
+}
+const fn mem(min: i64, max: i64) -> Kind {
+    Kind::Mem { min, max }
+}
+const S: Kind = Kind::Str;
+const IMAX: i64 = i32::MAX as i64;
+const LMAX: i64 = i64::MAX;
+
+pub static PARAMS: &[Param] = &[
+    p("port", int(0, 65535), "6379", 0),
+    p("bind", Kind::Bind, "* -::*", MULTI_ARG),
+    p("unixsocket", S, "", IMMUTABLE),
+    p("unixsocketperm", int(0, 0o777), "0", IMMUTABLE),
+    p("tcp-backlog", int(0, IMAX), "511", IMMUTABLE),
+    p("tcp-keepalive", int(0, IMAX), "300", 0),
+    p("timeout", int(0, IMAX), "0", 0),
+    p("maxclients", int(1, IMAX), "10000", 0),
+    p("protected-mode", B, "yes", 0),
+    p("requirepass", S, "", 0),
+    p("databases", int(1, IMAX), "16", IMMUTABLE),
+    p("hz", int(0, IMAX), "10", 0),
+    p("dynamic-hz", B, "yes", 0),
+    p("daemonize", B, "no", IMMUTABLE),
+    p("pidfile", S, "", IMMUTABLE),
+    p("logfile", S, "", IMMUTABLE),
+    p(
+        "loglevel",
+        Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"]),
+        "notice",
+        0,
+    ),
+    p("dir", S, "", 0),
+    p("dbfilename", S, "dump.rdb", PROTECTED),
+    p("save", Kind::Save, "3600 1 300 100 60 10000", MULTI_ARG),
+    p("appendonly", B, "no", 0),
+    p("appendfilename", S, "appendonly.aof", IMMUTABLE),
+    p("appenddirname", S, "appendonlydir", IMMUTABLE),
+    p(
+        "appendfsync",
+        Kind::Enum(&["always", "everysec", "no"]),
+        "everysec",
+        0,
+    ),
+    p("proto-max-bulk-len", mem(1024 * 1024, LMAX), "536870912", 0),
+    p(
+        "client-query-buffer-limit",
+        mem(1024 * 1024, LMAX),
+        "1073741824",
+        0,
+    ),
+    p(
+        "client-output-buffer-limit",
+        Kind::OutputLimit,
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        MULTI_ARG,
+    ),
+    p("slowlog-log-slower-than", int(-1, LMAX), "10000", 0),
+    p("slowlog-max-len", int(0, LMAX), "128", 0),
+    p("latency-monitor-threshold", int(0, LMAX), "0", 0),
+    p("latency-tracking", B, "yes", 0),
+    p("latency-tracking-info-percentiles", S, "50 99 99.9", 0),
+    p("active-expire-effort", int(1, 10), "1", 0),
+    p("notify-keyspace-events", Kind::Notify, "", 0),
+    p(
+        "enable-debug-command",
+        Kind::Enum(&["no", "yes", "local"]),
+        "no",
+        IMMUTABLE,
+    ),
+    p(
+        "enable-protected-configs",
+        Kind::Enum(&["no", "yes", "local"]),
+        "no",
+        IMMUTABLE,
+    ),
+    p(
+        "enable-module-command",
+        Kind::Enum(&["no", "yes", "local"]),
+        "no",
+        IMMUTABLE,
+    ),
+    p("maxmemory", mem(0, LMAX), "0", 0),
+    p(
+        "maxmemory-policy",
+        Kind::Enum(&[
+            "volatile-lru",
+            "volatile-lfu",
+            "volatile-random",
+            "volatile-ttl",
+            "allkeys-lru",
+            "allkeys-lfu",
+            "allkeys-random",
+            "noeviction",
+        ]),
+        "noeviction",
+        0,
+    ),
+    p("maxmemory-samples", int(1, 64), "5", 0),
+    p("lazyfree-lazy-eviction", B, "no", 0),
+    p("lazyfree-lazy-expire", B, "no", 0),
+    p("lazyfree-lazy-server-del", B, "no", 0),
+    p("lazyfree-lazy-user-del", B, "no", 0),
+    p("lazyfree-lazy-user-flush", B, "no", 0),
+    pa("replicaof", "slaveof", S, "", MULTI_ARG | UNSUPPORTED),
+    p(
+        "supervised",
+        Kind::Enum(&["upstart", "systemd", "auto", "no"]),
+        "no",
+        IMMUTABLE,
+    ),
+    p("always-show-logo", B, "no", IMMUTABLE),
+    p("set-proc-title", B, "yes", IMMUTABLE),
+    p("crash-log-enabled", B, "yes", 0),
+    p("crash-memcheck-enabled", B, "yes", 0),
+    p("busy-reply-threshold", int(0, LMAX), "5000", 0),
+    p("io-threads", int(1, 128), "1", IMMUTABLE),
+    p("io-threads-do-reads", B, "no", IMMUTABLE),
+];
+
+pub fn canonicalize_default(p: &Param) -> String {
+    p.default.to_string()
+}
+
+/// Parse a memory value with units as Redis's memtoull: k=1000, kb=1024,
+/// m=1e6, mb=1024^2, g=1e9, gb=1024^3 (case-insensitive).
+pub fn parse_memory(s: &str) -> Option<i64> {
+    let l = s.to_ascii_lowercase();
+    let (num, mul): (&str, i64) = if let Some(n) = l.strip_suffix("gb") {
+        (n, 1 << 30)
+    } else if let Some(n) = l.strip_suffix("mb") {
+        (n, 1 << 20)
+    } else if let Some(n) = l.strip_suffix("kb") {
+        (n, 1 << 10)
+    } else if let Some(n) = l.strip_suffix('g') {
+        (n, 1_000_000_000)
+    } else if let Some(n) = l.strip_suffix('m') {
+        (n, 1_000_000)
+    } else if let Some(n) = l.strip_suffix('k') {
+        (n, 1000)
+    } else if let Some(n) = l.strip_suffix('b') {
+        (n, 1)
+    } else {
+        (l.as_str(), 1)
+    };
+    let v: i64 = if num.starts_with('-') {
+        num.parse().ok()?
+    } else {
+        num.parse::<u64>().ok()?.try_into().ok()?
+    };
+    v.checked_mul(mul)
+}
+
+/// Turn the arguments of a config line / CONFIG SET into the canonical
+/// string, validating them.
+pub fn canonicalize(
+    p: &Param,
+    args: &[String],
+    current: &str,
+    startup: bool,
+) -> Result<String, String> {
+    let single = || -> Result<&str, String> {
+        if args.len() != 1 {
+            Err("wrong number of arguments".into())
+        } else {
+            Ok(args[0].as_str())
+        }
+    };
+    match p.kind {
+        Kind::Bool => match single()?.to_ascii_lowercase().as_str() {
+            "yes" => Ok("yes".into()),
+            "no" => Ok("no".into()),
+            _ => Err("argument must be 'yes' or 'no'".into()),
+        },
+        Kind::Int { min, max } => {
+            let s = single()?;
+            let v: i64 = s
+                .parse()
+                .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            if v < min || v > max {
+                return Err(format!(
+                    "argument must be between {min} and {max} inclusive"
+                ));
+            }
+            Ok(v.to_string())
+        }
+        Kind::Mem { min, max } => {
+            let s = single()?;
+            let v = parse_memory(s).ok_or_else(|| "argument must be a memory value".to_string())?;
+            if v < min || v > max {
+                return Err(format!(
+                    "argument must be between {min} and {max} inclusive"
+                ));
+            }
+            Ok(v.to_string())
+        }
+        Kind::Enum(opts) => {
+            let s = single()?.to_ascii_lowercase();
+            if opts.contains(&s.as_str()) {
+                Ok(s)
+            } else {
+                Err(format!(
+                    "argument(s) must be one of the following: {}",
+                    opts.join(", ")
+                ))
+            }
+        }
+        Kind::Str => {
+            if p.flags & MULTI_ARG != 0 {
+                Ok(args.join(" "))
+            } else {
+                Ok(single()?.to_string())
+            }
+        }
+        Kind::Bind => {
+            let parts: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+            if parts.is_empty() {
+                return Err("Too many bind addresses specified.".into());
+            }
+            Ok(parts.join(" "))
+        }
+        Kind::Save => {
+            let parts: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+            if parts.is_empty() || (parts.len() == 1 && parts[0].is_empty()) {
+                return Ok(String::new());
+            }
+            if parts.len() % 2 != 0 {
+                return Err("Invalid save parameters".into());
+            }
+            for x in &parts {
+                if x.parse::<u64>().is_err() {
+                    return Err("Invalid save parameters".into());
+                }
+            }
+            // On a config file, later "save" lines add to the first one.
+            if startup && !current.is_empty() && current != p.default {
+                return Ok(format!("{} {}", current, parts.join(" ")));
+            }
+            Ok(parts.join(" "))
+        }
+        Kind::OutputLimit => {
+            let parts: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+            if parts.is_empty() || parts.len() % 4 != 0 {
+                return Err("Wrong number of arguments in buffer limit configuration.".into());
+            }
+            let mut limits = parse_output_limits(current);
+            for chunk in parts.chunks(4) {
+                let class = match chunk[0].to_ascii_lowercase().as_str() {
+                    "normal" => 0,
+                    "slave" | "replica" => 1,
+                    "pubsub" => 2,
+                    _ => {
+                        return Err(
+                            "Invalid client class specified in buffer limit configuration.".into(),
+                        )
+                    }
+                };
+                let hard = parse_memory(chunk[1]);
+                let soft = parse_memory(chunk[2]);
+                let secs = chunk[3].parse::<i64>().ok();
+                match (hard, soft, secs) {
+                    (Some(h), Some(s), Some(t)) if h >= 0 && s >= 0 && t >= 0 => {
+                        limits[class] = OutputLimit { hard: h as u64, soft: s as u64, soft_seconds: t as u64 };
+                    }
+                    _ => return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".into()),
+                }
+            }
+            Ok(format_output_limits(&limits))
+        }
+        Kind::Notify => {
+            let s = single()?;
+            let f = notify_flags_from_str(s).ok_or_else(|| {
+                "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string()
+            })?;
+            Ok(notify_flags_to_str(f))
+        }
+    }
+}
+
+pub fn parse_output_limits(s: &str) -> [OutputLimit; 3] {
+    let mut out = [OutputLimit::default(); 3];
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    for chunk in parts.chunks(4) {
+        if chunk.len() < 4 {
+            break;
+        }
+        let class = match chunk[0] {
+            "normal" => 0,
+            "slave" | "replica" => 1,
+            "pubsub" => 2,
+            _ => continue,
+        };
+        out[class] = OutputLimit {
+            hard: chunk[1].parse().unwrap_or(0),
+            soft: chunk[2].parse().unwrap_or(0),
+            soft_seconds: chunk[3].parse().unwrap_or(0),
+        };
+    }
+    out
+}
+
+fn format_output_limits(l: &[OutputLimit; 3]) -> String {
+    let names = ["normal", "slave", "pubsub"];
+    let mut parts = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        parts.push(format!(
+            "{} {} {} {}",
+            n, l[i].hard, l[i].soft, l[i].soft_seconds
+        ));
+    }
+    parts.join(" ")
+}
+
+// Keyspace notification classes, as Redis's NOTIFY_* bits.
+pub const NOTIFY_KEYSPACE: u32 = 1 << 0;
+pub const NOTIFY_KEYEVENT: u32 = 1 << 1;
+pub const NOTIFY_GENERIC: u32 = 1 << 2;
+pub const NOTIFY_STRING: u32 = 1 << 3;
+pub const NOTIFY_LIST: u32 = 1 << 4;
+pub const NOTIFY_SET: u32 = 1 << 5;
+pub const NOTIFY_HASH: u32 = 1 << 6;
+pub const NOTIFY_ZSET: u32 = 1 << 7;
+pub const NOTIFY_EXPIRED: u32 = 1 << 8;
+pub const NOTIFY_EVICTED: u32 = 1 << 9;
+pub const NOTIFY_STREAM: u32 = 1 << 10;
+pub const NOTIFY_KEY_MISS: u32 = 1 << 11;
+pub const NOTIFY_LOADED: u32 = 1 << 12;
+pub const NOTIFY_MODULE: u32 = 1 << 13;
+pub const NOTIFY_NEW: u32 = 1 << 14;
+pub const NOTIFY_ALL: u32 = NOTIFY_GENERIC
+    | NOTIFY_STRING
+    | NOTIFY_LIST
+    | NOTIFY_SET
+    | NOTIFY_HASH
+    | NOTIFY_ZSET
+    | NOTIFY_EXPIRED
+    | NOTIFY_EVICTED
+    | NOTIFY_STREAM
+    | NOTIFY_MODULE;
+
+pub fn notify_flags_from_str(s: &str) -> Option<u32> {
+    let mut f = 0;
+    for c in s.chars() {
+        f |= match c {
+            'A' => NOTIFY_ALL,
+            'g' => NOTIFY_GENERIC,
+            '$' => NOTIFY_STRING,
+            'l' => NOTIFY_LIST,
+            's' => NOTIFY_SET,
+            'h' => NOTIFY_HASH,
+            'z' => NOTIFY_ZSET,
+            'x' => NOTIFY_EXPIRED,
+            'e' => NOTIFY_EVICTED,
+            'K' => NOTIFY_KEYSPACE,
+            'E' => NOTIFY_KEYEVENT,
+            't' => NOTIFY_STREAM,
+            'm' => NOTIFY_KEY_MISS,
+            'd' => NOTIFY_MODULE,
+            'n' => NOTIFY_NEW,
+            _ => return None,
+        };
+    }
+    Some(f)
+}
+
+pub fn notify_flags_to_str(f: u32) -> String {
+    let mut s = String::new();
+    if f & NOTIFY_ALL == NOTIFY_ALL {
+        s.push('A');
+    } else {
+        for (bit, c) in [
+            (NOTIFY_GENERIC, 'g'),
+            (NOTIFY_STRING, '$'),
+            (NOTIFY_LIST, 'l'),
+            (NOTIFY_SET, 's'),
+            (NOTIFY_HASH, 'h'),
+            (NOTIFY_ZSET, 'z'),
+            (NOTIFY_EXPIRED, 'x'),
+            (NOTIFY_EVICTED, 'e'),
+            (NOTIFY_STREAM, 't'),
+            (NOTIFY_MODULE, 'd'),
+        ] {
+            if f & bit != 0 {
+                s.push(c);
+            }
+        }
+    }
+    if f & NOTIFY_KEYSPACE != 0 {
+        s.push('K');
+    }
+    if f & NOTIFY_KEYEVENT != 0 {
+        s.push('E');
+    }
+    if f & NOTIFY_KEY_MISS != 0 {
+        s.push('m');
+    }
+    if f & NOTIFY_NEW != 0 {
+        s.push('n');
+    }
+    s
+}

@@ -1,0 +1,13 @@
+//! The list type's in-memory representation.
+
+#[derive(Default)]
+pub struct List {}
+
+impl List {
+    pub fn encoding(&self) -> &'static str {
+        "unknown"
+    }
+    pub fn heap_size(&self) -> usize {
+        0
+    }
+}

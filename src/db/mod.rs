@@ -1,0 +1,365 @@
+//! The keyspace: databases of keys to objects, with expiry.
+
+pub mod dict;
+pub mod hash;
+pub mod list;
+pub mod sbytes;
+pub mod set;
+pub mod zset;
+
+pub use dict::Dict;
+pub use sbytes::SBytes;
+
+/// Strings longer than this are "raw" rather than "embstr" (as Redis).
+pub const EMBSTR_SIZE_LIMIT: usize = 44;
+
+pub enum Value {
+    /// A string that is a canonical integer ("int" encoding).
+    Int(i64),
+    /// A string stored as set ("embstr" up to 44 bytes, else "raw").
+    Str(SBytes),
+    /// A string that was modified in place (APPEND, SETRANGE, SETBIT...):
+    /// growable, always "raw".
+    Raw(Box<Vec<u8>>),
+    List(Box<list::List>),
+    Hash(Box<hash::Hash>),
+    Set(Box<set::Set>),
+    ZSet(Box<zset::ZSet>),
+}
+
+impl Value {
+    /// Build a string value with Redis's encoding choice: int when the bytes
+    /// are a canonical integer of at most 20 chars, else embstr/raw.
+    pub fn from_bytes(b: &[u8]) -> Value {
+        if b.len() <= 20 {
+            if let Some(n) = crate::util::parse_i64(b) {
+                return Value::Int(n);
+            }
+        }
+        Value::Str(SBytes::new(b))
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Int(_) | Value::Str(_) | Value::Raw(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
+        }
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Int(_) => "int",
+            Value::Str(s) if s.len() <= EMBSTR_SIZE_LIMIT => "embstr",
+            Value::Str(_) | Value::Raw(_) => "raw",
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
+        }
+    }
+
+    pub fn is_string(&self) -> bool {
+        matches!(self, Value::Int(_) | Value::Str(_) | Value::Raw(_))
+    }
+
+    /// The bytes of a string value (integers are formatted).
+    pub fn string_bytes(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
+        match self {
+            Value::Int(n) => Some(std::borrow::Cow::Owned(n.to_string().into_bytes())),
+            Value::Str(s) => Some(std::borrow::Cow::Borrowed(s.as_slice())),
+            Value::Raw(v) => Some(std::borrow::Cow::Borrowed(v.as_slice())),
+            _ => None,
+        }
+    }
+
+    /// Approximate heap bytes owned by the value (MEMORY USAGE).
+    pub fn heap_size(&self) -> usize {
+        match self {
+            Value::Int(_) => 0,
+            Value::Str(s) => s.heap_size(),
+            Value::Raw(v) => v.capacity() + 24,
+            Value::List(l) => l.heap_size(),
+            Value::Hash(h) => h.heap_size(),
+            Value::Set(s) => s.heap_size(),
+            Value::ZSet(z) => z.heap_size(),
+        }
+    }
+}
+
+/// A key's object: its value, absolute expiry and access clock.
+pub struct Obj {
+    pub val: Value,
+    /// Absolute expiry in unix ms, or NO_EXPIRE.
+    pub expire: i64,
+    /// LRU clock (seconds resolution) or LFU data, as Redis's robj->lru.
+    pub lru: u32,
+}
+
+pub const NO_EXPIRE: i64 = -1;
+
+impl Obj {
+    pub fn new(val: Value) -> Obj {
+        Obj {
+            val,
+            expire: NO_EXPIRE,
+            lru: lru_clock(),
+        }
+    }
+}
+
+/// Seconds-resolution clock stored in objects for OBJECT IDLETIME.
+pub fn lru_clock() -> u32 {
+    (crate::util::mstime() / 1000) as u32
+}
+
+pub struct Db {
+    pub id: usize,
+    pub dict: Dict<SBytes, Obj>,
+    /// Keys with an expiry set (INFO keyspace "expires").
+    pub expires: usize,
+    /// Where the active expire cycle resumes.
+    pub expire_cursor: u64,
+    /// Running estimate of average TTL for INFO keyspace avg_ttl.
+    pub avg_ttl: i64,
+    /// Keys deleted by lazy expiry since the caller last drained them; the
+    /// server propagates a DEL and notifies for each.
+    pub expired_pending: Vec<SBytes>,
+}
+
+impl Db {
+    pub fn new(id: usize) -> Db {
+        Db {
+            id,
+            dict: Dict::new(),
+            expires: 0,
+            expire_cursor: 0,
+            avg_ttl: 0,
+            expired_pending: Vec::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.dict.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.dict.is_empty()
+    }
+
+    /// Delete `key` if its TTL has passed; returns true if it did.
+    fn expire_if_needed(&mut self, key: &[u8], now: i64) -> bool {
+        let expired = match self.dict.get(key) {
+            Some(o) => o.expire != NO_EXPIRE && o.expire <= now,
+            None => false,
+        };
+        if expired {
+            if let Some((k, _)) = self.dict.remove(key) {
+                self.expires -= 1;
+                self.expired_pending.push(k);
+            }
+        }
+        expired
+    }
+
+    /// Look a key up for reading or writing, expiring it lazily first.
+    pub fn lookup(&mut self, key: &[u8], now: i64) -> Option<&mut Obj> {
+        self.expire_if_needed(key, now);
+        self.dict.get_mut(key)
+    }
+
+    /// Look up and touch the access clock (a read by a client command).
+    pub fn lookup_touch(&mut self, key: &[u8], now: i64) -> Option<&mut Obj> {
+        let o = self.lookup(key, now)?;
+        o.lru = lru_clock();
+        Some(o)
+    }
+
+    /// Does the key exist (not expired)?
+    pub fn exists(&mut self, key: &[u8], now: i64) -> bool {
+        self.lookup(key, now).is_some()
+    }
+
+    /// Set a key's value, dropping any TTL (SET semantics).
+    pub fn set(&mut self, key: &[u8], val: Value) {
+        match self.dict.get_mut(key) {
+            Some(o) => {
+                if o.expire != NO_EXPIRE {
+                    self.expires -= 1;
+                }
+                *o = Obj::new(val);
+            }
+            None => self.dict.insert_new(SBytes::new(key), Obj::new(val)),
+        }
+    }
+
+    /// Set a key's value, keeping its TTL if it has one.
+    pub fn set_keep_ttl(&mut self, key: &[u8], val: Value) {
+        match self.dict.get_mut(key) {
+            Some(o) => {
+                o.val = val;
+                o.lru = lru_clock();
+            }
+            None => self.dict.insert_new(SBytes::new(key), Obj::new(val)),
+        }
+    }
+
+    /// Insert an object (value and expiry) under a key, replacing any.
+    pub fn insert_obj(&mut self, key: &[u8], obj: Obj) {
+        let has_exp = obj.expire != NO_EXPIRE;
+        if let Some(old) = self.dict.insert(SBytes::new(key), obj) {
+            if old.expire != NO_EXPIRE {
+                self.expires -= 1;
+            }
+        }
+        if has_exp {
+            self.expires += 1;
+        }
+    }
+
+    pub fn remove(&mut self, key: &[u8]) -> Option<Obj> {
+        let (_, o) = self.dict.remove(key)?;
+        if o.expire != NO_EXPIRE {
+            self.expires -= 1;
+        }
+        Some(o)
+    }
+
+    /// Set an absolute expiry (ms) on an existing key.
+    pub fn set_expire(&mut self, key: &[u8], when: i64) {
+        if let Some(o) = self.dict.get_mut(key) {
+            if o.expire == NO_EXPIRE {
+                self.expires += 1;
+            }
+            o.expire = when;
+        }
+    }
+
+    /// Remove the TTL; true if there was one.
+    pub fn persist(&mut self, key: &[u8]) -> bool {
+        if let Some(o) = self.dict.get_mut(key) {
+            if o.expire != NO_EXPIRE {
+                o.expire = NO_EXPIRE;
+                self.expires -= 1;
+                return true;
+            }
+        }
+        false
+    }
+
+    pub fn get_expire(&self, key: &[u8]) -> i64 {
+        self.dict.get(key).map(|o| o.expire).unwrap_or(NO_EXPIRE)
+    }
+
+    pub fn clear(&mut self) -> usize {
+        let n = self.dict.len();
+        self.dict.clear();
+        self.expires = 0;
+        self.avg_ttl = 0;
+        self.expire_cursor = 0;
+        n
+    }
+
+    /// A random non-expired key (RANDOMKEY); expired keys met on the way
+    /// are reclaimed. Gives up on an all-volatile db after many tries, as
+    /// Redis does, returning whatever it found last.
+    pub fn random_key(&mut self, now: i64) -> Option<SBytes> {
+        let mut tries = 0;
+        loop {
+            let (k, o) = self.dict.random_entry()?;
+            let k = k.clone();
+            if o.expire != NO_EXPIRE && o.expire <= now {
+                tries += 1;
+                if self.expires == self.dict.len() && tries > 100 {
+                    return Some(k);
+                }
+                self.expire_if_needed(&k, now);
+                continue;
+            }
+            return Some(k);
+        }
+    }
+
+    /// One step of active expiry: scan up to `max_buckets` buckets from the
+    /// saved cursor, deleting expired keys. Returns (checked, expired).
+    pub fn active_expire_step(&mut self, now: i64, max_buckets: usize) -> (usize, usize) {
+        if self.expires == 0 {
+            return (0, 0);
+        }
+        let mut checked = 0;
+        let mut victims: Vec<SBytes> = Vec::new();
+        let mut ttl_sum: i64 = 0;
+        let mut ttl_n: i64 = 0;
+        let mut cursor = self.expire_cursor;
+        for _ in 0..max_buckets {
+            cursor = self.dict.scan(cursor, |k, o| {
+                if o.expire != NO_EXPIRE {
+                    checked += 1;
+                    if o.expire <= now {
+                        victims.push(k.clone());
+                    } else {
+                        ttl_sum += o.expire - now;
+                        ttl_n += 1;
+                    }
+                }
+            });
+            if cursor == 0 {
+                break;
+            }
+        }
+        self.expire_cursor = cursor;
+        if ttl_n > 0 {
+            let avg = ttl_sum / ttl_n;
+            // Same smoothing as Redis: weight the old estimate 98%.
+            self.avg_ttl = if self.avg_ttl == 0 {
+                avg
+            } else {
+                (self.avg_ttl / 50) * 49 + avg / 50
+            };
+        }
+        let n = victims.len();
+        for k in victims {
+            if self.dict.remove(&k).is_some() {
+                self.expires -= 1;
+                self.expired_pending.push(k);
+            }
+        }
+        (checked, n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert!(
+            std::mem::size_of::<Value>() <= 24,
+            "{}",
+            std::mem::size_of::<Value>()
+        );
+        assert!(std::mem::size_of::<Obj>() <= 40);
+    }
+
+    #[test]
+    fn lazy_and_active_expiry() {
+        let mut db = Db::new(0);
+        db.set(b"a", Value::from_bytes(b"1"));
+        db.set_expire(b"a", 100);
+        assert_eq!(db.expires, 1);
+        assert!(db.lookup(b"a", 50).is_some());
+        assert!(db.lookup(b"a", 100).is_none());
+        assert_eq!(db.expires, 0);
+        assert_eq!(db.expired_pending.len(), 1);
+        for i in 0..100 {
+            let k = format!("k{i}");
+            db.set(k.as_bytes(), Value::Int(i));
+            db.set_expire(k.as_bytes(), 10);
+        }
+        let (_, n) = db.active_expire_step(20, 1 << 20);
+        assert_eq!(n, 100);
+        assert_eq!(db.len(), 0);
+    }
+}

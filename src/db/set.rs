@@ -1,0 +1,13 @@
+//! The set type's in-memory representation.
+
+#[derive(Default)]
+pub struct Set {}
+
+impl Set {
+    pub fn encoding(&self) -> &'static str {
+        "unknown"
+    }
+    pub fn heap_size(&self) -> usize {
+        0
+    }
+}

@@ -1,0 +1,273 @@
+//! From a parsed argv to a reply: lookup, checks, execution, statistics,
+//! slowlog and propagation (Redis's processCommand + call).
+
+use bytes::Bytes;
+
+use super::client::{cflags, ReplyMode};
+use super::{Client, Clients, PauseKind, Server};
+use crate::commands::{flags, Ctx};
+
+/// What the reactor should do after a command.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// The client is paused (CLIENT PAUSE): keep argv and stop reading.
+    Postponed,
+}
+
+fn unknown_command_error(argv: &[Bytes]) -> String {
+    let mut args = String::new();
+    for a in argv.iter().skip(1) {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        let s = String::from_utf8_lossy(a);
+        let s: String = s.chars().take(room).collect();
+        args.push_str(&format!("'{}' ", s));
+    }
+    let name: String = String::from_utf8_lossy(&argv[0])
+        .chars()
+        .take(128)
+        .collect();
+    format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        name, args
+    )
+}
+
+/// Reject with an error, counting it like Redis (rejected_calls when the
+/// command is known).
+fn reject(srv: &mut Server, client: &mut Client, cmd_id: Option<usize>, msg: &str) {
+    srv.stats.record_error(msg);
+    if let Some(id) = cmd_id {
+        srv.stats.cmd[id].rejected_calls += 1;
+    }
+    client.reply.error_raw(msg);
+    if client.has(cflags::MULTI) {
+        client.flags |= cflags::DIRTY_EXEC;
+    }
+}
+
+/// Process one command from `client`.
+pub fn process_command(
+    srv: &mut Server,
+    clients: &mut Clients,
+    client: &mut Client,
+    argv: Vec<Bytes>,
+) -> Outcome {
+    if argv.is_empty() {
+        return Outcome::Done;
+    }
+    let now = crate::util::mstime();
+    client.last_interaction = now;
+
+    if srv.stats.cmd.len() < srv.commands.count {
+        srv.stats.cmd.resize(srv.commands.count, Default::default());
+    }
+
+    let cmd = match srv.commands.lookup(&argv) {
+        Some(c) => c,
+        None => {
+            let container = srv
+                .commands
+                .lookup_name(&argv[0])
+                .filter(|c| !c.subcommands.is_empty());
+            let msg = match container {
+                Some(c) => format!(
+                    "ERR unknown subcommand '{}'. Try {} HELP.",
+                    String::from_utf8_lossy(&argv[1])
+                        .chars()
+                        .take(128)
+                        .collect::<String>(),
+                    c.spec.name.to_ascii_uppercase()
+                ),
+                None => unknown_command_error(&argv),
+            };
+            reject(srv, client, None, &msg);
+            return Outcome::Done;
+        }
+    };
+    let spec = cmd.spec;
+    let cmd_flags = cmd.flags;
+    let cmd_id = cmd.id;
+    let fullname = cmd.fullname.clone();
+    let argc = argv.len() as i32;
+    if (spec.arity > 0 && spec.arity != argc) || argc < -spec.arity {
+        let msg = format!("ERR wrong number of arguments for '{}' command", fullname);
+        reject(srv, client, Some(cmd_id), &msg);
+        return Outcome::Done;
+    }
+
+    if srv.config.requirepass.is_some() && !client.authenticated && cmd_flags & flags::NO_AUTH == 0
+    {
+        reject(srv, client, Some(cmd_id), "NOAUTH Authentication required.");
+        return Outcome::Done;
+    }
+
+    // CLIENT PAUSE: hold writes (or everything) until the pause ends.
+    if let Some(kind) = srv.pause_kind {
+        if now < srv.pause_until {
+            let is_write = cmd_flags & (flags::WRITE | flags::MAY_REPLICATE) != 0;
+            let hold = match kind {
+                PauseKind::All => true,
+                PauseKind::Write => is_write,
+            };
+            if hold && !client.has(cflags::MULTI) {
+                client.pending_argv = Some(argv);
+                client.flags |= cflags::PAUSED;
+                return Outcome::Postponed;
+            }
+        } else {
+            srv.pause_kind = None;
+        }
+    }
+
+    call(
+        srv,
+        clients,
+        client,
+        &argv,
+        cmd_id,
+        cmd_flags,
+        spec.handler,
+        now,
+    );
+    Outcome::Done
+}
+
+/// Execute a resolved command and do the bookkeeping around it.
+#[allow(clippy::too_many_arguments)]
+pub fn call(
+    srv: &mut Server,
+    clients: &mut Clients,
+    client: &mut Client,
+    argv: &[Bytes],
+    cmd_id: usize,
+    cmd_flags: u32,
+    handler: crate::commands::Handler,
+    now: i64,
+) {
+    let dirty_before = srv.dirty;
+    let reply_mark = client.reply.buf.len();
+    srv.stats.cur_cmd_error = false;
+    if client.reply_mode == ReplyMode::Skip {
+        client.reply_mode = ReplyMode::SkipThis;
+    }
+    let start = std::time::Instant::now();
+    {
+        let mut ctx = Ctx {
+            srv,
+            client,
+            clients,
+            now,
+        };
+        handler(&mut ctx, argv);
+    }
+    let dur_us = start.elapsed().as_micros() as i64;
+
+    // CLIENT REPLY OFF/SKIP: drop what the command wrote.
+    match client.reply_mode {
+        ReplyMode::Off => client.reply.buf.truncate(reply_mark.max(client.sent)),
+        ReplyMode::SkipThis => {
+            client.reply.buf.truncate(reply_mark.max(client.sent));
+            client.reply_mode = ReplyMode::On;
+        }
+        _ => {}
+    }
+
+    let st = &mut srv.stats.cmd[cmd_id];
+    st.calls += 1;
+    st.usec += dur_us as u64;
+    if srv.stats.cur_cmd_error {
+        st.failed_calls += 1;
+    }
+    srv.stats.total_commands_processed += 1;
+    client.commands_processed += 1;
+    let name = srv
+        .commands
+        .lookup(argv)
+        .map(|c| c.fullname.clone())
+        .unwrap_or_default();
+    client.last_cmd = name;
+
+    if cmd_flags & flags::SKIP_SLOWLOG == 0
+        && srv.config.slowlog_log_slower_than >= 0
+        && dur_us >= srv.config.slowlog_log_slower_than
+    {
+        srv.add_slowlog(argv, dur_us, client);
+    }
+
+    srv.drain_expired();
+    let also = std::mem::take(&mut srv.also_propagate);
+    for (db, a) in also {
+        srv.propagate(db, a);
+    }
+    let over = srv.propagate_override.take();
+    if srv.dirty != dirty_before {
+        let db = client.db;
+        match over {
+            Some(a) => srv.propagate(db, a),
+            None => srv.propagate(db, argv.to_vec()),
+        }
+    }
+
+    if !srv.monitors.is_empty() && cmd_flags & (flags::SKIP_MONITOR | flags::ADMIN) == 0 {
+        feed_monitors(srv, clients, client, argv, now);
+    }
+}
+
+/// Send a command to MONITOR clients, formatted as Redis does.
+fn feed_monitors(
+    srv: &mut Server,
+    clients: &mut Clients,
+    client: &Client,
+    argv: &[Bytes],
+    now_ms: i64,
+) {
+    let us = crate::util::ustime();
+    let _ = now_ms;
+    let mut line = format!(
+        "+{}.{:06} [{} {}]",
+        us / 1_000_000,
+        us % 1_000_000,
+        client.db,
+        if client.has(cflags::UNIX_SOCKET) {
+            format!("unix:{}", client.laddr)
+        } else {
+            client.addr.clone()
+        }
+    );
+    for a in argv {
+        line.push(' ');
+        line.push('"');
+        line.push_str(&repr(a));
+        line.push('"');
+    }
+    line.push_str("\r\n");
+    let ids = srv.monitors.clone();
+    for id in ids {
+        if let Some(m) = clients.by_id(id) {
+            m.reply.buf.extend_from_slice(line.as_bytes());
+        }
+    }
+}
+
+/// Quote bytes like Redis's sdscatrepr (without the surrounding quotes).
+pub fn repr(a: &[u8]) -> String {
+    let mut s = String::new();
+    for &c in a {
+        match c {
+            b'\\' => s.push_str("\\\\"),
+            b'"' => s.push_str("\\\""),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            7 => s.push_str("\\a"),
+            8 => s.push_str("\\b"),
+            c if c.is_ascii_graphic() || c == b' ' => s.push(c as char),
+            c => s.push_str(&format!("\\x{:02x}", c)),
+        }
+    }
+    s
+}

@@ -1,0 +1,284 @@
+//! The server: state owned by the reactor thread, the command execution
+//! path, and the single propagation step every write goes through.
+
+pub mod client;
+pub mod cron;
+pub mod exec;
+pub mod log;
+pub mod reactor;
+pub mod stats;
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+
+pub use client::{Client, Clients, Conn};
+pub use stats::Stats;
+
+use crate::commands::Registry;
+use crate::config::Config;
+use crate::db::Db;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PauseKind {
+    Write,
+    All,
+}
+
+#[derive(Debug, Default)]
+pub struct SlowlogEntry {
+    pub id: u64,
+    pub time: i64,
+    pub duration_us: i64,
+    pub argv: Vec<Vec<u8>>,
+    pub addr: String,
+    pub name: String,
+}
+
+/// Why the server stops.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ShutdownRequest {
+    pub save: Option<bool>,
+    pub now: bool,
+    pub force: bool,
+}
+
+pub struct Server {
+    pub config: Config,
+    pub dbs: Vec<Db>,
+    pub commands: Registry,
+    pub stats: Stats,
+    /// Changes since the last save (Redis's server.dirty).
+    pub dirty: u64,
+    pub run_id: String,
+    pub start_ms: i64,
+    pub next_client_id: u64,
+    pub pid: u32,
+    /// Listening TCP port actually bound.
+    pub port: u16,
+    pub executable: String,
+    pub slowlog: std::collections::VecDeque<SlowlogEntry>,
+    pub slowlog_next_id: u64,
+    pub pause_until: i64,
+    pub pause_kind: Option<PauseKind>,
+    pub shutdown: Option<ShutdownRequest>,
+    pub active_expire_enabled: bool,
+    /// Clients in MONITOR mode (ids).
+    pub monitors: Vec<u64>,
+    /// Keys with new data for blocked clients: (db, key).
+    pub ready_keys: Vec<(usize, Vec<u8>)>,
+    /// Set by a command to propagate a different argv than it was called with.
+    pub propagate_override: Option<Vec<Bytes>>,
+    /// Extra commands to propagate before the current one (db, argv).
+    pub also_propagate: Vec<(usize, Vec<Bytes>)>,
+    /// Everything propagated, in order, for the AOF and replicas to consume.
+    pub propagated: Vec<(usize, Vec<Bytes>)>,
+    /// (db, key) -> ids of clients WATCHing it.
+    pub watched_keys: HashMap<(usize, Vec<u8>), Vec<u64>>,
+    /// Client ids whose WATCHed keys were touched (flagged dirty at the
+    /// end of the command, when every client is back in the table).
+    pub dirty_cas_pending: Vec<u64>,
+    /// Keyspace notifications waiting to be published: (channel, message).
+    pub pending_notifications: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Messages to deliver to specific clients (pub/sub, tracking): (id, RESP bytes).
+    pub outbox: Vec<(u64, Vec<u8>)>,
+    /// Clients to kill at the end of the command (CLIENT KILL).
+    pub kill_ids: Vec<u64>,
+    pub hz: u32,
+    pub cronloops: u64,
+    pub loading: bool,
+    pub last_save: i64,
+}
+
+pub const REDIS_VERSION: &str = crate::REDIS_VERSION;
+
+impl Server {
+    pub fn new(config: Config) -> Server {
+        let n = config.databases;
+        let now = crate::util::mstime();
+        Server {
+            dbs: (0..n).map(Db::new).collect(),
+            commands: Registry::new(),
+            stats: Stats::default(),
+            dirty: 0,
+            run_id: crate::util::random_hex(40),
+            start_ms: now,
+            next_client_id: 1,
+            pid: std::process::id(),
+            port: config.port,
+            executable: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            slowlog: Default::default(),
+            slowlog_next_id: 0,
+            pause_until: 0,
+            pause_kind: None,
+            shutdown: None,
+            active_expire_enabled: true,
+            monitors: Vec::new(),
+            ready_keys: Vec::new(),
+            propagate_override: None,
+            also_propagate: Vec::new(),
+            propagated: Vec::new(),
+            watched_keys: HashMap::new(),
+            dirty_cas_pending: Vec::new(),
+            pending_notifications: Vec::new(),
+            outbox: Vec::new(),
+            kill_ids: Vec::new(),
+            hz: config.hz,
+            cronloops: 0,
+            loading: false,
+            last_save: now / 1000,
+            config,
+        }
+    }
+
+    /// A key's value changed (Redis's signalModifiedKey): WATCHers become
+    /// dirty. Client-side caching hooks in here too.
+    pub fn signal_modified_key(&mut self, db: usize, key: &[u8]) {
+        if self.watched_keys.is_empty() {
+            return;
+        }
+        if let Some(ids) = self.watched_keys.get(&(db, key.to_vec())) {
+            self.dirty_cas_pending.extend(ids.iter().copied());
+        }
+    }
+
+    /// A whole database changed (FLUSHDB, SWAPDB...): every WATCHer of a key
+    /// in it becomes dirty.
+    pub fn signal_flushed_db(&mut self, db: Option<usize>) {
+        for ((d, _), ids) in self.watched_keys.iter() {
+            if db.is_none() || db == Some(*d) {
+                self.dirty_cas_pending.extend(ids.iter().copied());
+            }
+        }
+    }
+
+    /// Queue a keyspace notification (published after the command).
+    pub fn notify_keyspace_event(&mut self, class: u32, event: &str, key: &[u8], db: usize) {
+        use crate::config::params::{NOTIFY_KEYEVENT, NOTIFY_KEYSPACE};
+        let flags = self.config.notify_flags;
+        if flags & class == 0 {
+            return;
+        }
+        if flags & NOTIFY_KEYSPACE != 0 {
+            let mut ch = format!("__keyspace@{db}__:").into_bytes();
+            ch.extend_from_slice(key);
+            self.pending_notifications
+                .push((ch, event.as_bytes().to_vec()));
+        }
+        if flags & NOTIFY_KEYEVENT != 0 {
+            let ch = format!("__keyevent@{db}__:{event}").into_bytes();
+            self.pending_notifications.push((ch, key.to_vec()));
+        }
+    }
+
+    pub fn signal_key_as_ready(&mut self, db: usize, key: &[u8]) {
+        self.ready_keys.push((db, key.to_vec()));
+    }
+
+    /// The single propagation step: every change to the dataset ends up
+    /// here as a command (AOF, replicas).
+    pub fn propagate(&mut self, db: usize, argv: Vec<Bytes>) {
+        self.propagated.push((db, argv));
+    }
+
+    /// Handle keys deleted by lazy/active expiry: propagate DEL, notify,
+    /// invalidate WATCH, count them.
+    pub fn drain_expired(&mut self) {
+        for db in 0..self.dbs.len() {
+            if self.dbs[db].expired_pending.is_empty() {
+                continue;
+            }
+            let keys = std::mem::take(&mut self.dbs[db].expired_pending);
+            for k in keys {
+                self.stats.expired_keys += 1;
+                self.notify_keyspace_event(
+                    crate::config::params::NOTIFY_EXPIRED,
+                    "expired",
+                    &k,
+                    db,
+                );
+                self.signal_modified_key(db, &k);
+                self.propagate(
+                    db,
+                    vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(&k)],
+                );
+            }
+        }
+    }
+
+    pub fn uptime_secs(&self) -> i64 {
+        (crate::util::mstime() - self.start_ms) / 1000
+    }
+
+    pub fn add_slowlog(&mut self, argv: &[Bytes], duration_us: i64, client: &Client) {
+        let max_args = 32;
+        let mut args: Vec<Vec<u8>> = Vec::new();
+        let n = argv.len().min(max_args);
+        for (i, a) in argv.iter().take(n).enumerate() {
+            if i == max_args - 1 && argv.len() > max_args {
+                args.push(
+                    format!("... ({} more arguments)", argv.len() - max_args + 1).into_bytes(),
+                );
+            } else if a.len() > 128 {
+                let mut v = a[..128].to_vec();
+                v.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
+                args.push(v);
+            } else {
+                args.push(a.to_vec());
+            }
+        }
+        let e = SlowlogEntry {
+            id: self.slowlog_next_id,
+            time: crate::util::mstime() / 1000,
+            duration_us,
+            argv: args,
+            addr: client.addr.clone(),
+            name: client
+                .name
+                .as_deref()
+                .map(|n| String::from_utf8_lossy(n).into_owned())
+                .unwrap_or_default(),
+        };
+        self.slowlog_next_id += 1;
+        self.slowlog.push_front(e);
+        while self.slowlog.len() > self.config.slowlog_max_len {
+            self.slowlog.pop_back();
+        }
+    }
+}
+
+/// "Address already in use" style text of an io error (without "(os error N)").
+pub fn log_io_error(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// The start-up banner: version, port, pid, config file. Its ` PID: `
+/// line is what supervisors and test harnesses wait for.
+pub fn log_banner(srv: &Server) {
+    let cfg = srv
+        .config
+        .file
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let lines = [
+        String::new(),
+        format!(
+            "  Ermine {} (Redis {} compatible) 64 bit",
+            crate::ERMINE_VERSION,
+            REDIS_VERSION
+        ),
+        "  Running in standalone mode".to_string(),
+        format!("  Port: {}", srv.port),
+        format!("  PID: {}", srv.pid),
+        format!("  Config file: {}", cfg),
+        String::new(),
+    ];
+    tracing::info!("{}", lines.join("\n"));
+}
