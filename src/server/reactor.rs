@@ -545,8 +545,9 @@ impl Reactor {
                 }
                 Ok(Parsed::Incomplete) => break,
                 Err(e) => {
-                    self.srv.stats.record_error(&e.reply);
-                    client.reply.error_raw(&e.reply);
+                    let msg = format!("ERR {}", e.reply);
+                    self.srv.stats.record_error(&msg);
+                    client.reply.error_raw(&msg);
                     client.flags |= cflags::CLOSE_AFTER_REPLY | cflags::PROTOCOL_ERROR;
                     debug!(
                         "Protocol error ({}) from client: {}",

@@ -1,0 +1,169 @@
+//! Test harness: start the real ermine-server binary on a free port and
+//! talk to it over TCP.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+impl Server {
+    /// Start with default options plus `args` (e.g. ["--requirepass", "x"]).
+    pub fn start_with(args: &[&str]) -> Server {
+        let dir = std::env::temp_dir().join(format!("ermine-test-{}-{}", std::process::id(), free_port()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for _ in 0..5 {
+            let port = free_port();
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_ermine-server"));
+            cmd.arg("--port").arg(port.to_string()).arg("--bind").arg("127.0.0.1").arg("--save").arg("").arg("--dir").arg(&dir);
+            cmd.arg("--enable-debug-command").arg("yes");
+            for a in args {
+                cmd.arg(a);
+            }
+            cmd.stdout(Stdio::from(std::fs::File::create(dir.join("stdout.log")).unwrap()));
+            cmd.stderr(Stdio::from(std::fs::File::create(dir.join("stderr.log")).unwrap()));
+            let mut child = cmd.spawn().expect("spawn ermine-server");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Server { child, port, dir };
+                }
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("ermine-server did not start");
+    }
+
+    pub fn start() -> Server {
+        Self::start_with(&[])
+    }
+
+    pub fn client(&self) -> redis::Client {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).unwrap()
+    }
+
+    pub fn conn(&self) -> redis::Connection {
+        self.client().get_connection().unwrap()
+    }
+
+    /// A raw TCP connection for byte-exact protocol checks.
+    pub fn raw(&self) -> Raw {
+        let s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        Raw { s }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("stdout.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub struct Raw {
+    pub s: TcpStream,
+}
+
+impl Raw {
+    pub fn send(&mut self, b: &[u8]) {
+        self.s.write_all(b).unwrap();
+    }
+
+    /// Send a command in RESP form.
+    pub fn cmd(&mut self, args: &[&[u8]]) {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a);
+            out.extend_from_slice(b"\r\n");
+        }
+        self.send(&out);
+    }
+
+    /// Read exactly `n` bytes.
+    pub fn read_n(&mut self, n: usize) -> Vec<u8> {
+        let mut buf = vec![0u8; n];
+        self.s.read_exact(&mut buf).unwrap();
+        buf
+    }
+
+    /// Read one complete RESP value and return its raw bytes.
+    pub fn read_reply(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.read_value(&mut out);
+        out
+    }
+
+    fn read_line(&mut self, out: &mut Vec<u8>) -> Vec<u8> {
+        let mut line = Vec::new();
+        let mut b = [0u8; 1];
+        loop {
+            self.s.read_exact(&mut b).unwrap();
+            line.push(b[0]);
+            if line.ends_with(b"\r\n") {
+                break;
+            }
+        }
+        out.extend_from_slice(&line);
+        line
+    }
+
+    fn read_value(&mut self, out: &mut Vec<u8>) {
+        let line = self.read_line(out);
+        let t = line[0];
+        let n: i64 = String::from_utf8_lossy(&line[1..line.len() - 2]).parse().unwrap_or(0);
+        match t {
+            b'$' | b'=' | b'!' if n >= 0 => {
+                let d = self.read_n(n as usize + 2);
+                out.extend_from_slice(&d);
+            }
+            b'*' | b'~' | b'>' if n > 0 => {
+                for _ in 0..n {
+                    self.read_value(out);
+                }
+            }
+            b'%' | b'|' if n > 0 => {
+                for _ in 0..2 * n {
+                    self.read_value(out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Send a command and return the raw reply bytes.
+    pub fn call(&mut self, args: &[&str]) -> String {
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        self.cmd(&a);
+        String::from_utf8_lossy(&self.read_reply()).into_owned()
+    }
+
+    /// True when the server closed the connection (EOF).
+    pub fn is_closed(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        matches!(self.s.read(&mut b), Ok(0) | Err(_))
+    }
+}
