@@ -5,14 +5,18 @@
 //! the handler. `Registry::new` gathers them; the server dispatches through
 //! it and COMMAND introspects it.
 
+pub mod client;
 pub mod command;
 pub mod connection;
 pub mod hash;
 pub mod keys;
 pub mod list;
+pub mod pubsub;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
+pub mod tx;
 pub mod zset;
 
 use std::collections::HashMap;
@@ -306,6 +310,10 @@ fn tables() -> Vec<&'static [CommandSpec]> {
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
+        client::COMMANDS,
+        pubsub::COMMANDS,
+        tx::COMMANDS,
+        sort::COMMANDS,
     ]
 }
 

@@ -295,7 +295,7 @@ pub fn canonicalize(
             if parts.is_empty() || (parts.len() == 1 && parts[0].is_empty()) {
                 return Ok(String::new());
             }
-            if parts.len() % 2 != 0 {
+            if !parts.len().is_multiple_of(2) {
                 return Err("Invalid save parameters".into());
             }
             for x in &parts {
@@ -311,7 +311,7 @@ pub fn canonicalize(
         }
         Kind::OutputLimit => {
             let parts: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
-            if parts.is_empty() || parts.len() % 4 != 0 {
+            if parts.is_empty() || !parts.len().is_multiple_of(4) {
                 return Err("Wrong number of arguments in buffer limit configuration.".into());
             }
             let mut limits = parse_output_limits(current);

@@ -1,6 +1,6 @@
 //! The hash type's in-memory representation.
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Hash {}
 
 impl Hash {

@@ -1,6 +1,6 @@
 //! The list type's in-memory representation.
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct List {}
 
 impl List {

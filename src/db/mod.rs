@@ -13,6 +13,7 @@ pub use sbytes::SBytes;
 /// Strings longer than this are "raw" rather than "embstr" (as Redis).
 pub const EMBSTR_SIZE_LIMIT: usize = 44;
 
+#[derive(Clone)]
 pub enum Value {
     /// A string that is a canonical integer ("int" encoding).
     Int(i64),

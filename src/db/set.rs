@@ -1,6 +1,6 @@
 //! The set type's in-memory representation.
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Set {}
 
 impl Set {

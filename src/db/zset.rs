@@ -1,6 +1,6 @@
 //! The zset type's in-memory representation.
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct ZSet {}
 
 impl ZSet {

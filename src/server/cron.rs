@@ -19,6 +19,8 @@ pub fn server_cron(r: &mut Reactor) {
     }
     r.srv.propagated.clear();
 
+    super::blocking::check_timeouts(r, now);
+
     // Idle clients (timeout), as clientsCronHandleTimeout.
     let timeout = r.srv.config.timeout;
     if timeout > 0 {

@@ -4,7 +4,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{FromRawFd, IntoRawFd};
+use std::os::fd::FromRawFd;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Duration;
 
@@ -329,6 +329,9 @@ impl Reactor {
             for slot in pending {
                 self.resume_client(slot);
             }
+            if !self.srv.ready_keys.is_empty() {
+                super::blocking::handle_ready_keys(self);
+            }
             self.flush_writes();
             if std::time::Instant::now() >= self.next_cron {
                 super::cron::server_cron(self);
@@ -470,7 +473,7 @@ impl Reactor {
                 .unwrap_or(0)
                 .saturating_sub(c.query.len())
             > limit
-            && c.query.len() > 0
+            && !c.query.is_empty()
         {
             warn!("Closing client that reached max query buffer length: {} (qbuf initial bytes: {:?})", c.info_line(crate::util::mstime()), String::from_utf8_lossy(&c.query[..c.query.len().min(64)]));
             self.srv.stats.client_qbuf_limit_disconnections += 1;
@@ -800,9 +803,4 @@ pub fn daemonize() {
             }
         }
     }
-}
-
-#[allow(dead_code)]
-fn into_raw(l: std::net::TcpListener) -> i32 {
-    l.into_raw_fd()
 }

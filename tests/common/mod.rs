@@ -22,18 +22,33 @@ pub fn free_port() -> u16 {
 impl Server {
     /// Start with default options plus `args` (e.g. ["--requirepass", "x"]).
     pub fn start_with(args: &[&str]) -> Server {
-        let dir = std::env::temp_dir().join(format!("ermine-test-{}-{}", std::process::id(), free_port()));
+        let dir = std::env::temp_dir().join(format!(
+            "ermine-test-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         for _ in 0..5 {
             let port = free_port();
             let mut cmd = Command::new(env!("CARGO_BIN_EXE_ermine-server"));
-            cmd.arg("--port").arg(port.to_string()).arg("--bind").arg("127.0.0.1").arg("--save").arg("").arg("--dir").arg(&dir);
+            cmd.arg("--port")
+                .arg(port.to_string())
+                .arg("--bind")
+                .arg("127.0.0.1")
+                .arg("--save")
+                .arg("")
+                .arg("--dir")
+                .arg(&dir);
             cmd.arg("--enable-debug-command").arg("yes");
             for a in args {
                 cmd.arg(a);
             }
-            cmd.stdout(Stdio::from(std::fs::File::create(dir.join("stdout.log")).unwrap()));
-            cmd.stderr(Stdio::from(std::fs::File::create(dir.join("stderr.log")).unwrap()));
+            cmd.stdout(Stdio::from(
+                std::fs::File::create(dir.join("stdout.log")).unwrap(),
+            ));
+            cmd.stderr(Stdio::from(
+                std::fs::File::create(dir.join("stderr.log")).unwrap(),
+            ));
             let mut child = cmd.spawn().expect("spawn ermine-server");
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
@@ -134,7 +149,9 @@ impl Raw {
     fn read_value(&mut self, out: &mut Vec<u8>) {
         let line = self.read_line(out);
         let t = line[0];
-        let n: i64 = String::from_utf8_lossy(&line[1..line.len() - 2]).parse().unwrap_or(0);
+        let n: i64 = String::from_utf8_lossy(&line[1..line.len() - 2])
+            .parse()
+            .unwrap_or(0);
         match t {
             b'$' | b'=' | b'!' if n >= 0 => {
                 let d = self.read_n(n as usize + 2);

@@ -1,0 +1,5 @@
+//! client commands.
+
+use super::CommandSpec;
+
+pub static COMMANDS: &[CommandSpec] = &[];
