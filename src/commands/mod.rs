@@ -294,6 +294,8 @@ impl Command {
 
 pub struct Registry {
     pub commands: HashMap<String, Command>,
+    /// Full names ("get", "config|get") by command id.
+    pub names: Vec<String>,
     /// Total number of commands and subcommands (size of stats arrays).
     pub count: usize,
 }
@@ -331,8 +333,16 @@ impl Registry {
                 );
             }
         }
+        let mut names = vec![String::new(); next_id];
+        for c in commands.values() {
+            names[c.id] = c.fullname.clone();
+            for s in c.subcommands.values() {
+                names[s.id] = s.fullname.clone();
+            }
+        }
         Registry {
             commands,
+            names,
             count: next_id,
         }
     }
@@ -340,8 +350,18 @@ impl Registry {
     /// Look up argv's command, descending into a subcommand when the
     /// command is a container. Case-insensitive.
     pub fn lookup(&self, argv: &[Bytes]) -> Option<&Command> {
-        let name = lower_key(&argv[0]);
-        let c = self.commands.get(name.as_str())?;
+        // Lowercase into a stack buffer: this runs for every command.
+        let a = &argv[0];
+        let c = if a.len() <= 32 {
+            let mut buf = [0u8; 32];
+            for (d, s) in buf.iter_mut().zip(a.iter()) {
+                *d = s.to_ascii_lowercase();
+            }
+            self.commands
+                .get(std::str::from_utf8(&buf[..a.len()]).ok()?)?
+        } else {
+            self.commands.get(lower_key(a).as_str())?
+        };
         if c.subcommands.is_empty() {
             return Some(c);
         }

@@ -440,7 +440,10 @@ mod fuzz {
     #[test]
     fn random_bytes_never_panic() {
         let mut st = 0x9e3779b97f4a7c15u64;
-        let limits = Limits { proto_max_bulk_len: 1 << 20, auth_required: false };
+        let limits = Limits {
+            proto_max_bulk_len: 1 << 20,
+            auth_required: false,
+        };
         for round in 0..20000 {
             let len = (rng(&mut st) % 64) as usize;
             let mut input: Vec<u8> = (0..len)
@@ -489,7 +492,10 @@ mod fuzz {
     #[test]
     fn valid_commands_roundtrip_in_any_chunking() {
         let mut st = 42u64;
-        let limits = Limits { proto_max_bulk_len: 1 << 20, auth_required: false };
+        let limits = Limits {
+            proto_max_bulk_len: 1 << 20,
+            auth_required: false,
+        };
         for _ in 0..2000 {
             let cmds: Vec<Vec<u8>> = (0..3).map(|_| gen_command(&mut st)).collect();
             let all: Vec<u8> = cmds.concat();

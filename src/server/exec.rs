@@ -91,7 +91,7 @@ pub fn process_command(
     let spec = cmd.spec;
     let cmd_flags = cmd.flags;
     let cmd_id = cmd.id;
-    let fullname = cmd.fullname.clone();
+    let fullname = &cmd.fullname;
     let argc = argv.len() as i32;
     if (spec.arity > 0 && spec.arity != argc) || argc < -spec.arity {
         let msg = format!("ERR wrong number of arguments for '{}' command", fullname);
@@ -184,12 +184,8 @@ pub fn call(
     }
     srv.stats.total_commands_processed += 1;
     client.commands_processed += 1;
-    let name = srv
-        .commands
-        .lookup(argv)
-        .map(|c| c.fullname.clone())
-        .unwrap_or_default();
-    client.last_cmd = name;
+    client.last_cmd.clear();
+    client.last_cmd.push_str(&srv.commands.names[cmd_id]);
 
     if cmd_flags & flags::SKIP_SLOWLOG == 0
         && srv.config.slowlog_log_slower_than >= 0

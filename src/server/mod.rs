@@ -47,7 +47,9 @@ pub struct ShutdownRequest {
 pub struct Server {
     pub config: Config,
     pub dbs: Vec<Db>,
-    pub commands: Registry,
+    /// The command table; built once and never freed, so a command can be
+    /// held while the server is borrowed mutably.
+    pub commands: &'static Registry,
     pub stats: Stats,
     /// Changes since the last save (Redis's server.dirty).
     pub dirty: u64,
@@ -99,7 +101,7 @@ impl Server {
         let now = crate::util::mstime();
         Server {
             dbs: (0..n).map(Db::new).collect(),
-            commands: Registry::new(),
+            commands: Box::leak(Box::new(Registry::new())),
             stats: Stats::default(),
             dirty: 0,
             run_id: crate::util::random_hex(40),
