@@ -449,19 +449,19 @@ mod fuzz {
             let mut input: Vec<u8> = (0..len)
                 .map(|_| {
                     let r = rng(&mut st);
-                    if r % 3 == 0 {
+                    if r.is_multiple_of(3) {
                         r as u8
                     } else {
                         ALPHABET[(r as usize >> 8) % ALPHABET.len()]
                     }
                 })
                 .collect();
-            if round % 2 == 0 {
+            if round.is_multiple_of(2) {
                 // Mutate a valid command: truncate or flip a byte.
                 input = gen_command(&mut st);
                 let cut = (rng(&mut st) as usize) % (input.len() + 1);
                 input.truncate(cut);
-                if !input.is_empty() && round % 4 == 0 {
+                if !input.is_empty() && round.is_multiple_of(4) {
                     let i = (rng(&mut st) as usize) % input.len();
                     input[i] = rng(&mut st) as u8;
                 }
