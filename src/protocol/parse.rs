@@ -444,7 +444,7 @@ mod fuzz {
             proto_max_bulk_len: 1 << 20,
             auth_required: false,
         };
-        for round in 0..20000 {
+        for round in 0u32..20000 {
             let len = (rng(&mut st) % 64) as usize;
             let mut input: Vec<u8> = (0..len)
                 .map(|_| {
