@@ -12,6 +12,7 @@ pub mod hash;
 pub mod keys;
 pub mod list;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -316,6 +317,7 @@ fn tables() -> Vec<&'static [CommandSpec]> {
         pubsub::COMMANDS,
         tx::COMMANDS,
         sort::COMMANDS,
+        scripting::COMMANDS,
     ]
 }
 

@@ -91,6 +91,8 @@ pub struct Server {
     pub cronloops: u64,
     pub loading: bool,
     pub last_save: i64,
+    /// Function libraries (FUNCTION LOAD).
+    pub functions: crate::commands::scripting::Functions,
 }
 
 pub const REDIS_VERSION: &str = crate::REDIS_VERSION;
@@ -132,6 +134,7 @@ impl Server {
             cronloops: 0,
             loading: false,
             last_save: now / 1000,
+            functions: Default::default(),
             config,
         }
     }

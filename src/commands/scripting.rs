@@ -1,0 +1,429 @@
+//! Functions (FUNCTION, FCALL, FCALL_RO) and their library registry.
+//!
+//! Libraries are kept per engine; an engine compiles a library's code and
+//! runs its functions. The registry, the commands' argument handling and
+//! their replies live here; engines (Lua) register in `engines()`.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+
+use super::command::help_reply;
+use super::{CommandSpec, Ctx};
+use crate::util::{eq_ic, glob_match};
+
+/// A loaded library: its engine, name, code and the functions it registered.
+#[derive(Clone, Debug)]
+pub struct Library {
+    pub engine: String,
+    pub name: String,
+    pub code: Vec<u8>,
+    pub functions: BTreeMap<String, FunctionInfo>,
+}
+
+#[derive(Clone, Debug)]
+pub struct FunctionInfo {
+    pub name: String,
+    pub description: Option<String>,
+    pub flags: Vec<&'static str>,
+}
+
+/// All libraries, by name.
+#[derive(Default, Clone, Debug)]
+pub struct Functions {
+    pub libraries: BTreeMap<String, Library>,
+}
+
+/// Engines compiled into this build. A library whose shebang names another
+/// engine is refused as Redis refuses an unknown engine.
+pub fn engines() -> &'static [&'static str] {
+    &[]
+}
+
+const FUNC: CommandSpec = CommandSpec {
+    group: "scripting",
+    acl: "scripting",
+    since: "7.0.0",
+    ..CommandSpec::DEFAULT
+};
+
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "function",
+        arity: -2,
+        handler: container,
+        summary: "A container for function commands",
+        subcommands: &[
+            CommandSpec { name: "delete", arity: 3, flags: "noscript write", handler: delete, summary: "Delete a function by name", ..FUNC },
+            CommandSpec { name: "dump", arity: 2, flags: "noscript", handler: dump, summary: "Dump all functions into a serialized binary payload", ..FUNC },
+            CommandSpec { name: "flush", arity: -2, flags: "noscript write", handler: flush, summary: "Deleting all functions", ..FUNC },
+            CommandSpec { name: "help", arity: 2, flags: "loading stale", handler: help, summary: "Show helpful text about the different subcommands", ..FUNC },
+            CommandSpec { name: "kill", arity: 2, flags: "noscript allow_busy", handler: kill, summary: "Kill the function currently in execution.", ..FUNC },
+            CommandSpec { name: "list", arity: -2, flags: "noscript", handler: list, summary: "List information about all the functions", tips: &["nondeterministic_output_order"], ..FUNC },
+            CommandSpec { name: "load", arity: -3, flags: "noscript write denyoom", handler: load, summary: "Create a function with the given arguments (name, code, description)", ..FUNC },
+            CommandSpec { name: "restore", arity: -3, flags: "noscript write denyoom", handler: restore, summary: "Restore all the functions on the given payload", ..FUNC },
+            CommandSpec { name: "stats", arity: 2, flags: "noscript allow_busy", handler: stats, summary: "Return information about the function currently running (name, description, duration)", tips: &["nondeterministic_output_order"], ..FUNC },
+        ],
+        ..FUNC
+    },
+    CommandSpec {
+        name: "fcall",
+        arity: -3,
+        flags: "noscript skip_monitor may_replicate no_mandatory_keys stale",
+        handler: fcall,
+        getkeys: Some(fcall_keys),
+        summary: "Invoke a function",
+        ..FUNC
+    },
+    CommandSpec {
+        name: "fcall_ro",
+        arity: -3,
+        flags: "noscript skip_monitor no_mandatory_keys stale",
+        handler: fcall,
+        getkeys: Some(fcall_keys),
+        summary: "Invoke a read-only function",
+        ..FUNC
+    },
+];
+
+fn container(ctx: &mut Ctx, argv: &[Bytes]) {
+    let msg = format!(
+        "ERR unknown subcommand '{}'. Try FUNCTION HELP.",
+        String::from_utf8_lossy(argv.get(1).map(|b| &b[..]).unwrap_or(b""))
+    );
+    ctx.error(&msg);
+}
+
+/// Keys of FCALL: `numkeys` names after the function name.
+fn fcall_keys(argv: &[Bytes]) -> Vec<usize> {
+    let n = argv
+        .get(2)
+        .and_then(|a| crate::util::parse_i64(a))
+        .unwrap_or(0);
+    if n <= 0 || (n as usize) > argv.len().saturating_sub(3) {
+        return Vec::new();
+    }
+    (3..3 + n as usize).collect()
+}
+
+/// Split the `#!<engine> name=<lib>` shebang of a library's code.
+fn parse_metadata(code: &[u8]) -> Result<(String, String), String> {
+    let bad = || "Missing library metadata".to_string();
+    if !code.starts_with(b"#!") {
+        return Err(bad());
+    }
+    let end = memchr::memchr(b'\n', code).ok_or_else(bad)?;
+    let parts = crate::protocol::parse::split_args(&code[..end]).ok_or_else(bad)?;
+    if parts.is_empty() {
+        return Err(bad());
+    }
+    let engine = String::from_utf8_lossy(&parts[0][2..]).into_owned();
+    let mut name = None;
+    for p in &parts[1..] {
+        if p.len() >= 5 && p[..5].eq_ignore_ascii_case(b"name=") && name.is_none() {
+            name = Some(String::from_utf8_lossy(&p[5..]).into_owned());
+        } else {
+            return Err(bad());
+        }
+    }
+    Ok((engine, name.ok_or_else(bad)?))
+}
+
+fn load(ctx: &mut Ctx, argv: &[Bytes]) {
+    let mut replace = false;
+    let mut i = 2;
+    while i < argv.len() - 1 {
+        if eq_ic(&argv[i], "replace") {
+            replace = true;
+            i += 1;
+        } else {
+            let msg = format!(
+                "ERR Unknown option given: {}",
+                String::from_utf8_lossy(&argv[i])
+            );
+            ctx.error(&msg);
+            return;
+        }
+    }
+    if i >= argv.len() {
+        ctx.error("ERR Function code is missing");
+        return;
+    }
+    let code = &argv[i];
+    let (engine, name) = match parse_metadata(code) {
+        Ok(m) => m,
+        Err(e) => {
+            ctx.error(&format!("ERR {e}"));
+            return;
+        }
+    };
+    if !engines().iter().any(|e| e.eq_ignore_ascii_case(&engine)) {
+        ctx.error(&format!("ERR Engine '{engine}' not found"));
+        return;
+    }
+    if !replace && ctx.srv.functions.libraries.contains_key(&name) {
+        ctx.error(&format!("ERR Library '{name}' already exists"));
+        return;
+    }
+    // No engine is compiled in, so nothing reaches here yet.
+    ctx.error(&format!("ERR Engine '{engine}' not found"));
+}
+
+fn delete(ctx: &mut Ctx, argv: &[Bytes]) {
+    let name = String::from_utf8_lossy(&argv[2]).into_owned();
+    if ctx.srv.functions.libraries.remove(&name).is_none() {
+        ctx.error("ERR Library not found");
+        return;
+    }
+    ctx.dirty(1);
+    ctx.reply().ok();
+}
+
+fn flush(ctx: &mut Ctx, argv: &[Bytes]) {
+    if argv.len() > 3 {
+        ctx.error(
+            "ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.",
+        );
+        return;
+    }
+    if argv.len() == 3 && !eq_ic(&argv[2], "sync") && !eq_ic(&argv[2], "async") {
+        ctx.error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+        return;
+    }
+    ctx.srv.functions.libraries.clear();
+    ctx.dirty(1);
+    ctx.reply().ok();
+}
+
+fn list(ctx: &mut Ctx, argv: &[Bytes]) {
+    let mut with_code = false;
+    let mut pattern: Option<Vec<u8>> = None;
+    let mut i = 2;
+    while i < argv.len() {
+        if !with_code && eq_ic(&argv[i], "withcode") {
+            with_code = true;
+        } else if pattern.is_none() && eq_ic(&argv[i], "libraryname") {
+            if i >= argv.len() - 1 {
+                ctx.error("ERR library name argument was not given");
+                return;
+            }
+            i += 1;
+            pattern = Some(argv[i].to_vec());
+        } else {
+            let msg = format!("ERR Unknown argument {}", String::from_utf8_lossy(&argv[i]));
+            ctx.error(&msg);
+            return;
+        }
+        i += 1;
+    }
+    let libs: Vec<Library> = ctx
+        .srv
+        .functions
+        .libraries
+        .values()
+        .filter(|l| {
+            pattern
+                .as_ref()
+                .is_none_or(|p| glob_match(p, l.name.as_bytes(), false))
+        })
+        .cloned()
+        .collect();
+    let r = ctx.reply();
+    r.array(libs.len());
+    for l in libs {
+        r.map(if with_code { 4 } else { 3 });
+        r.bulk(b"library_name");
+        r.bulk(l.name.as_bytes());
+        r.bulk(b"engine");
+        r.bulk(l.engine.as_bytes());
+        r.bulk(b"functions");
+        r.array(l.functions.len());
+        for f in l.functions.values() {
+            r.map(3);
+            r.bulk(b"name");
+            r.bulk(f.name.as_bytes());
+            r.bulk(b"description");
+            match &f.description {
+                Some(d) => r.bulk(d.as_bytes()),
+                None => r.null(),
+            }
+            r.bulk(b"flags");
+            r.set(f.flags.len());
+            for fl in &f.flags {
+                r.status(fl);
+            }
+        }
+        if with_code {
+            r.bulk(b"library_code");
+            r.bulk(&l.code);
+        }
+    }
+}
+
+fn stats(ctx: &mut Ctx, _argv: &[Bytes]) {
+    let mut counts: BTreeMap<&str, (usize, usize)> =
+        engines().iter().map(|e| (*e, (0, 0))).collect();
+    for l in ctx.srv.functions.libraries.values() {
+        if let Some(c) = counts.get_mut(l.engine.as_str()) {
+            c.0 += 1;
+            c.1 += l.functions.len();
+        }
+    }
+    let r = ctx.reply();
+    r.map(2);
+    r.bulk(b"running_script");
+    r.null();
+    r.bulk(b"engines");
+    r.map(counts.len());
+    for (e, (libs, funcs)) in counts {
+        r.bulk(e.to_ascii_uppercase().as_bytes());
+        r.map(2);
+        r.bulk(b"libraries_count");
+        r.int(libs as i64);
+        r.bulk(b"functions_count");
+        r.int(funcs as i64);
+    }
+}
+
+fn kill(ctx: &mut Ctx, _argv: &[Bytes]) {
+    ctx.error("NOTBUSY No scripts in execution right now.");
+}
+
+const RDB_VERSION: u16 = 10;
+const RDB_OPCODE_FUNCTION2: u8 = 245;
+
+fn crc64(data: &[u8]) -> u64 {
+    crc::Crc::<u64>::new(&crc::CRC_64_REDIS).checksum(data)
+}
+
+/// Length-prefixed string in RDB encoding (plain form).
+fn rdb_string(out: &mut Vec<u8>, s: &[u8]) {
+    let n = s.len();
+    if n < 64 {
+        out.push(n as u8);
+    } else if n < 16384 {
+        out.push(0x40 | (n >> 8) as u8);
+        out.push(n as u8);
+    } else {
+        out.push(0x80);
+        out.extend_from_slice(&(n as u32).to_be_bytes());
+    }
+    out.extend_from_slice(s);
+}
+
+fn dump(ctx: &mut Ctx, _argv: &[Bytes]) {
+    let mut out = Vec::new();
+    for l in ctx.srv.functions.libraries.values() {
+        out.push(RDB_OPCODE_FUNCTION2);
+        rdb_string(&mut out, &l.code);
+    }
+    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    let crc = crc64(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    ctx.reply().bulk(&out);
+}
+
+fn restore(ctx: &mut Ctx, argv: &[Bytes]) {
+    if argv.len() > 4 {
+        ctx.syntax_error();
+        return;
+    }
+    if let Some(p) = argv.get(3) {
+        if !(eq_ic(p, "flush") || eq_ic(p, "append") || eq_ic(p, "replace")) {
+            ctx.error(
+                "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
+            );
+            return;
+        }
+    }
+    let data = &argv[2];
+    if data.len() < 10 {
+        ctx.error("ERR DUMP payload version or checksum are wrong");
+        return;
+    }
+    let (body, footer) = data.split_at(data.len() - 10);
+    let ver = u16::from_le_bytes([footer[0], footer[1]]);
+    let crc = u64::from_le_bytes(footer[2..10].try_into().unwrap_or([0; 8]));
+    if ver > RDB_VERSION || crc64(&data[..data.len() - 8]) != crc {
+        ctx.error("ERR DUMP payload version or checksum are wrong");
+        return;
+    }
+    if !body.is_empty() {
+        if body[0] != RDB_OPCODE_FUNCTION2 {
+            ctx.error("ERR given type is not a function");
+            return;
+        }
+        // Every library needs its engine; none is compiled in yet.
+        ctx.error("ERR Engine 'LUA' not found");
+        return;
+    }
+    if argv.get(3).is_some_and(|p| eq_ic(p, "flush")) {
+        ctx.srv.functions.libraries.clear();
+    }
+    ctx.dirty(1);
+    ctx.reply().ok();
+}
+
+fn fcall(ctx: &mut Ctx, argv: &[Bytes]) {
+    let Some(n) = crate::util::parse_i64(&argv[2]) else {
+        ctx.error("ERR Bad number of keys provided");
+        return;
+    };
+    if n < 0 {
+        ctx.error("ERR Number of keys can't be negative");
+        return;
+    }
+    if n as usize > argv.len() - 3 {
+        ctx.error("ERR Number of keys can't be greater than number of args");
+        return;
+    }
+    ctx.error("ERR Function not found");
+}
+
+fn help(ctx: &mut Ctx, _argv: &[Bytes]) {
+    help_reply(
+        ctx,
+        &[
+            "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "LOAD [REPLACE] <FUNCTION CODE>",
+            "    Create a new library with the given library name and code.",
+            "DELETE <LIBRARY NAME>",
+            "    Delete the given library.",
+            "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+            "    Return general information on all the libraries:",
+            "    * Library name",
+            "    * The engine used to run the Library",
+            "    * Library description",
+            "    * Functions list",
+            "    * Library code (if WITHCODE is given)",
+            "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+            "STATS",
+            "    Return information about the current function running:",
+            "    * Function name",
+            "    * Command used to run the function",
+            "    * Duration in MS that the function is running",
+            "    If no function is running, return nil",
+            "    In addition, returns a list of available engines.",
+            "KILL",
+            "    Kill the current running function.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Delete all the libraries.",
+            "    When called without the optional mode argument, the behavior is determined by the",
+            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+            "    * ASYNC: Asynchronously flush the libraries.",
+            "    * SYNC: Synchronously flush the libraries.",
+            "DUMP",
+            "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+            "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+            "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+            "    control how to handle existing libraries (default APPEND):",
+            "    * FLUSH: delete all existing libraries.",
+            "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+            "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+            "      libraries with the new libraries (notice that even on this option there is a chance of failure",
+            "      in case of functions name collision with another library).",
+            "HELP",
+            "    Print this help.",
+        ],
+    );
+}
