@@ -1,4 +1,5 @@
-//! Functions (FUNCTION, FCALL, FCALL_RO) and their library registry.
+//! Scripting: EVAL/EVALSHA (and _RO), SCRIPT, and Functions (FUNCTION,
+//! FCALL, FCALL_RO) with their library registry.
 //!
 //! Libraries are kept per engine; an engine compiles a library's code and
 //! runs its functions. The registry, the commands' argument handling and
@@ -47,7 +48,66 @@ const FUNC: CommandSpec = CommandSpec {
     ..CommandSpec::DEFAULT
 };
 
+const SCRIPT: CommandSpec = CommandSpec {
+    group: "scripting",
+    acl: "scripting",
+    since: "2.6.0",
+    ..CommandSpec::DEFAULT
+};
+
 pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "eval",
+        arity: -3,
+        flags: "noscript skip_monitor may_replicate no_mandatory_keys stale",
+        handler: eval,
+        getkeys: Some(fcall_keys),
+        summary: "Execute a Lua script server side",
+        ..SCRIPT
+    },
+    CommandSpec {
+        name: "evalsha",
+        arity: -3,
+        flags: "noscript skip_monitor may_replicate no_mandatory_keys stale",
+        handler: evalsha,
+        getkeys: Some(fcall_keys),
+        summary: "Execute a Lua script server side",
+        ..SCRIPT
+    },
+    CommandSpec {
+        name: "eval_ro",
+        arity: -3,
+        flags: "noscript skip_monitor no_mandatory_keys stale readonly",
+        handler: eval_ro,
+        getkeys: Some(fcall_keys),
+        since: "7.0.0",
+        summary: "Execute a read-only Lua script server side",
+        ..SCRIPT
+    },
+    CommandSpec {
+        name: "evalsha_ro",
+        arity: -3,
+        flags: "noscript skip_monitor no_mandatory_keys stale readonly",
+        handler: evalsha_ro,
+        getkeys: Some(fcall_keys),
+        since: "7.0.0",
+        summary: "Execute a read-only Lua script server side",
+        ..SCRIPT
+    },
+    CommandSpec {
+        name: "script",
+        arity: -2,
+        handler: container,
+        summary: "A container for Lua scripts management commands",
+        subcommands: &[
+            CommandSpec { name: "exists", arity: -3, flags: "noscript", handler: script_exists, summary: "Check existence of scripts in the script cache.", ..SCRIPT },
+            CommandSpec { name: "flush", arity: -2, flags: "noscript", handler: script_flush, summary: "Remove all the scripts from the script cache.", ..SCRIPT },
+            CommandSpec { name: "help", arity: 2, flags: "loading stale", handler: script_help, since: "5.0.0", summary: "Show helpful text about the different subcommands", ..SCRIPT },
+            CommandSpec { name: "kill", arity: 2, flags: "noscript allow_busy", handler: kill, summary: "Kill the script currently in execution.", ..SCRIPT },
+            CommandSpec { name: "load", arity: 3, flags: "noscript stale", handler: script_load, summary: "Load the specified Lua script into the script cache.", ..SCRIPT },
+        ],
+        ..SCRIPT
+    },
     CommandSpec {
         name: "function",
         arity: -2,
@@ -88,10 +148,212 @@ pub static COMMANDS: &[CommandSpec] = &[
 
 fn container(ctx: &mut Ctx, argv: &[Bytes]) {
     let msg = format!(
-        "ERR unknown subcommand '{}'. Try FUNCTION HELP.",
-        String::from_utf8_lossy(argv.get(1).map(|b| &b[..]).unwrap_or(b""))
+        "ERR unknown subcommand '{}'. Try {} HELP.",
+        String::from_utf8_lossy(argv.get(1).map(|b| &b[..]).unwrap_or(b"")),
+        String::from_utf8_lossy(&argv[0]).to_ascii_uppercase()
     );
     ctx.error(&msg);
+}
+
+/// Flags from an EVAL script's `#!lua flags=...` line; Ok(None) without one.
+fn shebang_flags(body: &[u8]) -> Result<Option<Vec<String>>, String> {
+    if !body.starts_with(b"#!") {
+        return Ok(None);
+    }
+    let end = memchr::memchr(b'\n', body).ok_or("Invalid script shebang")?;
+    let parts = crate::protocol::parse::split_args(&body[..end])
+        .ok_or("Invalid engine in script shebang")?;
+    if parts.is_empty() {
+        return Err("Invalid engine in script shebang".into());
+    }
+    if parts[0] != b"#!lua" {
+        return Err(format!(
+            "Unexpected engine in script shebang: {}",
+            String::from_utf8_lossy(&parts[0])
+        ));
+    }
+    let mut flags = Vec::new();
+    for p in &parts[1..] {
+        let Some(list) = p.strip_prefix(b"flags=") else {
+            return Err(format!(
+                "Unknown lua shebang option: {}",
+                String::from_utf8_lossy(p)
+            ));
+        };
+        for f in list.split(|&c| c == b',') {
+            let f = String::from_utf8_lossy(f).into_owned();
+            if ![
+                "no-writes",
+                "allow-oom",
+                "allow-stale",
+                "no-cluster",
+                "allow-cross-slot-keys",
+            ]
+            .contains(&f.as_str())
+            {
+                return Err(format!("Unexpected flag in script shebang: {f}"));
+            }
+            flags.push(f);
+        }
+    }
+    Ok(Some(flags))
+}
+
+/// Check numkeys and split KEYS / ARGV; replies the error itself.
+fn split_keys<'a>(ctx: &mut Ctx, argv: &'a [Bytes]) -> Option<(&'a [Bytes], &'a [Bytes])> {
+    let n = ctx.int_arg(&argv[2])?;
+    if n < 0 {
+        ctx.error("ERR Number of keys can't be negative");
+        return None;
+    }
+    if n as usize > argv.len() - 3 {
+        ctx.error("ERR Number of keys can't be greater than number of args");
+        return None;
+    }
+    let n = n as usize;
+    Some((&argv[3..3 + n], &argv[3 + n..]))
+}
+
+fn engine(ctx: &mut Ctx) -> Option<Box<crate::scripting::LuaEngine>> {
+    if let Some(e) = ctx.srv.lua.take() {
+        return Some(e);
+    }
+    match crate::scripting::LuaEngine::new() {
+        Ok(e) => Some(Box::new(e)),
+        Err(e) => {
+            let msg = format!("ERR Lua engine failed to start: {e}");
+            ctx.error(&msg);
+            None
+        }
+    }
+}
+
+fn eval_generic(ctx: &mut Ctx, argv: &[Bytes], by_sha: bool, ro: bool) {
+    let Some((keys, args)) = split_keys(ctx, argv) else {
+        return;
+    };
+    let Some(mut eng) = engine(ctx) else { return };
+    let sha = if by_sha {
+        let s = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
+        if !eng.exists(&s) {
+            ctx.srv.lua = Some(eng);
+            ctx.error("NOSCRIPT No matching script. Please use EVAL.");
+            return;
+        }
+        s
+    } else {
+        match eng.load(&argv[1]) {
+            Ok(s) => s,
+            Err(e) => {
+                ctx.srv.lua = Some(eng);
+                ctx.error(&e);
+                return;
+            }
+        }
+    };
+    let body = eng.bodies.get(&sha).cloned().unwrap_or_default();
+    let flags = match shebang_flags(&body) {
+        Ok(f) => f,
+        Err(e) => {
+            ctx.srv.lua = Some(eng);
+            ctx.error(&format!("ERR {e}"));
+            return;
+        }
+    };
+    let no_writes = flags
+        .as_ref()
+        .is_some_and(|f| f.iter().any(|x| x == "no-writes"));
+    if ro && flags.is_some() && !no_writes {
+        ctx.srv.lua = Some(eng);
+        ctx.error("ERR Can not execute a script with write flag using *_ro command.");
+        return;
+    }
+    let res = eng.run(ctx, &sha, keys, args, ro || no_writes);
+    ctx.srv.lua = Some(eng);
+    // The commands the script ran were propagated one by one.
+    ctx.srv.propagate_override = Some(Vec::new());
+    match res {
+        crate::scripting::RunResult::Reply(bytes) => ctx.reply().raw(&bytes),
+        crate::scripting::RunResult::Error(e) => ctx.error(&e),
+    }
+}
+
+fn eval(ctx: &mut Ctx, argv: &[Bytes]) {
+    eval_generic(ctx, argv, false, false);
+}
+
+fn evalsha(ctx: &mut Ctx, argv: &[Bytes]) {
+    eval_generic(ctx, argv, true, false);
+}
+
+fn eval_ro(ctx: &mut Ctx, argv: &[Bytes]) {
+    eval_generic(ctx, argv, false, true);
+}
+
+fn evalsha_ro(ctx: &mut Ctx, argv: &[Bytes]) {
+    eval_generic(ctx, argv, true, true);
+}
+
+fn script_load(ctx: &mut Ctx, argv: &[Bytes]) {
+    let Some(mut eng) = engine(ctx) else { return };
+    let res = eng.load(&argv[2]);
+    ctx.srv.lua = Some(eng);
+    match res {
+        Ok(sha) => ctx.reply().bulk(sha.as_bytes()),
+        Err(e) => ctx.error(&e),
+    }
+}
+
+fn script_exists(ctx: &mut Ctx, argv: &[Bytes]) {
+    let found: Vec<bool> = argv[2..]
+        .iter()
+        .map(|a| {
+            ctx.srv
+                .lua
+                .as_ref()
+                .is_some_and(|e| e.exists(&String::from_utf8_lossy(a).to_ascii_lowercase()))
+        })
+        .collect();
+    let r = ctx.reply();
+    r.array(found.len());
+    for f in found {
+        r.int(f as i64);
+    }
+}
+
+fn script_flush(ctx: &mut Ctx, argv: &[Bytes]) {
+    if argv.len() > 3 || (argv.len() == 3 && !eq_ic(&argv[2], "sync") && !eq_ic(&argv[2], "async"))
+    {
+        ctx.error("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
+        return;
+    }
+    if let Some(e) = ctx.srv.lua.as_mut() {
+        e.flush();
+    }
+    ctx.reply().ok();
+}
+
+fn script_help(ctx: &mut Ctx, _argv: &[Bytes]) {
+    help_reply(
+        ctx,
+        &[
+            "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "EXISTS <sha1> [<sha1> ...]",
+            "    Return information about the existence of the scripts in the script cache.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Flush the Lua scripts cache. Very dangerous on replicas.",
+            "    When called without the optional mode argument, the behavior is determined by the",
+            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+            "    * ASYNC: Asynchronously flush the scripts cache.",
+            "    * SYNC: Synchronously flush the scripts cache.",
+            "KILL",
+            "    Kill the currently executing Lua script.",
+            "LOAD <script>",
+            "    Load a script into the scripts cache without executing it.",
+            "HELP",
+            "    Print this help.",
+        ],
+    );
 }
 
 /// Keys of FCALL: `numkeys` names after the function name.

@@ -203,6 +203,9 @@ pub fn call(
     if srv.dirty != dirty_before {
         let db = client.db;
         match over {
+            // An empty override: the command's effects were propagated
+            // as the commands it ran (scripts).
+            Some(a) if a.is_empty() => {}
             Some(a) => srv.propagate(db, a),
             None => srv.propagate(db, argv.to_vec()),
         }

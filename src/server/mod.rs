@@ -93,6 +93,8 @@ pub struct Server {
     pub last_save: i64,
     /// Function libraries (FUNCTION LOAD).
     pub functions: crate::commands::scripting::Functions,
+    /// The Lua interpreter, created on first use.
+    pub lua: Option<Box<crate::scripting::LuaEngine>>,
 }
 
 pub const REDIS_VERSION: &str = crate::REDIS_VERSION;
@@ -135,6 +137,7 @@ impl Server {
             loading: false,
             last_save: now / 1000,
             functions: Default::default(),
+            lua: None,
             config,
         }
     }

@@ -392,6 +392,7 @@ impl Reactor {
                     Token(slot),
                     Interest::READABLE | Interest::WRITABLE,
                 ),
+                Conn::None => Ok(()),
             };
             if reg.is_err() {
                 self.clients.release(slot);
@@ -728,6 +729,7 @@ impl Reactor {
             Conn::Unix(s) => {
                 let _ = self.poll.registry().deregister(s);
             }
+            Conn::None => {}
         }
         crate::commands::connection::on_client_close(&mut self.srv, &mut c);
         c.conn.shutdown();

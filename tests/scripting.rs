@@ -1,0 +1,126 @@
+mod common;
+use common::Server;
+
+#[test]
+fn eval_conversions_and_errors() {
+    let s = Server::start();
+    let mut r = s.raw();
+    assert_eq!(r.call(&["EVAL", "return 1", "0"]), ":1\r\n");
+    assert_eq!(r.call(&["EVAL", "return 3.99", "0"]), ":3\r\n");
+    assert_eq!(
+        r.call(&["EVAL", "return {1,2,{3,'x'}}", "0"]),
+        "*3\r\n:1\r\n:2\r\n*2\r\n:3\r\n$1\r\nx\r\n"
+    );
+    assert_eq!(r.call(&["EVAL", "return {1,nil,3}", "0"]), "*1\r\n:1\r\n");
+    assert_eq!(r.call(&["EVAL", "return true", "0"]), ":1\r\n");
+    assert_eq!(r.call(&["EVAL", "return false", "0"]), "$-1\r\n");
+    assert_eq!(
+        r.call(&["EVAL", "return redis.status_reply('FINE')", "0"]),
+        "+FINE\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return redis.error_reply('E2 bad')", "0"]),
+        "-E2 bad\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return redis.call('echo', ARGV[1])", "0", "hi"]),
+        "$2\r\nhi\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return KEYS", "2", "a", "b", "c"]),
+        "*2\r\n$1\r\na\r\n$1\r\nb\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return redis.call('nosuch')", "0"]),
+        "-ERR Unknown Redis command called from script script: 206396248e12c6e742fd7296250433c8d7343b74, on @user_script:1.\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return a", "0"]),
+        "-ERR user_script:1: Script attempted to access nonexistent global variable 'a' script: bbfcd1ececc90deec823f7fb730e4bfb2a4ba625, on @user_script:1.\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "x = 1", "0"]),
+        "-ERR user_script:1: Attempt to modify a readonly table script: 34bce5f775de97f557a34088509c8bfe1ea17e52, on @user_script:1.\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return redis.pcall('select','x')", "0"]),
+        "-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return 1", "-1"]),
+        "-ERR Number of keys can't be negative\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return 1", "2", "a"]),
+        "-ERR Number of keys can't be greater than number of args\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "syntax error here", "0"]),
+        "-ERR Error compiling script (new function): user_script:1: '=' expected near 'error'\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return bit.tohex(65535)", "0"]),
+        "$8\r\n0000ffff\r\n"
+    );
+}
+
+#[test]
+fn script_cache_and_evalsha() {
+    let s = Server::start();
+    let mut r = s.raw();
+    assert_eq!(
+        r.call(&["SCRIPT", "LOAD", "return 'cached'"]),
+        "$40\r\n952f49ffc8f7b098d8ab5da45d3164ca36ed18b1\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVALSHA", "952f49ffc8f7b098d8ab5da45d3164ca36ed18b1", "0"]),
+        "$6\r\ncached\r\n"
+    );
+    assert_eq!(
+        r.call(&[
+            "SCRIPT",
+            "EXISTS",
+            "952f49ffc8f7b098d8ab5da45d3164ca36ed18b1",
+            "nope"
+        ]),
+        "*2\r\n:1\r\n:0\r\n"
+    );
+    assert_eq!(r.call(&["SCRIPT", "FLUSH"]), "+OK\r\n");
+    assert_eq!(
+        r.call(&["EVALSHA", "952f49ffc8f7b098d8ab5da45d3164ca36ed18b1", "0"]),
+        "-NOSCRIPT No matching script. Please use EVAL.\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "#!lua flags=bogus\nreturn 1", "0"]),
+        "-ERR Unexpected flag in script shebang: bogus\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL_RO", "#!lua\nreturn 1", "0"]),
+        "-ERR Can not execute a script with write flag using *_ro command.\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL_RO", "#!lua flags=no-writes\nreturn 2", "0"]),
+        ":2\r\n"
+    );
+}
+
+#[test]
+fn functions_without_libraries() {
+    let s = Server::start();
+    let mut r = s.raw();
+    assert_eq!(r.call(&["FUNCTION", "FLUSH"]), "+OK\r\n");
+    assert_eq!(r.call(&["FUNCTION", "LIST"]), "*0\r\n");
+    assert_eq!(
+        r.call(&["FUNCTION", "LOAD", "return 1"]),
+        "-ERR Missing library metadata\r\n"
+    );
+    assert_eq!(r.call(&["FCALL", "f", "0"]), "-ERR Function not found\r\n");
+    assert_eq!(
+        r.call(&["FUNCTION", "DELETE", "x"]),
+        "-ERR Library not found\r\n"
+    );
+    assert_eq!(
+        r.call(&["FUNCTION", "KILL"]),
+        "-NOTBUSY No scripts in execution right now.\r\n"
+    );
+}
