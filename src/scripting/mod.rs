@@ -7,6 +7,7 @@
 //! exactly those of the same command sent by a client.
 
 pub mod bit;
+pub mod cjson;
 pub mod convert;
 
 use std::cell::RefCell;
@@ -44,6 +45,7 @@ pub struct LuaEngine {
 /// raise a Redis error reply as a Lua error table.
 const PRELUDE: &str = r#"
 local getinfo = debug.getinfo
+local string = string
 local env = ...
 function env.__redis__err__handler(err)
   local i
@@ -54,6 +56,15 @@ function env.__redis__err__handler(err)
       i = info
       break
     end
+  end
+  if type(err) == 'userdata' then
+    -- An error raised by a library function written in Rust: keep the
+    -- message and give it the script position, as a C library's would.
+    local s = tostring(err)
+    s = string.gsub(s, '^runtime error: ', '')
+    s = string.gsub(s, '\nstack traceback:.*$', '')
+    if i then s = string.sub(i.source, 2) .. ':' .. i.currentline .. ': ' .. s end
+    err = s
   end
   if type(err) ~= 'table' then
     err = {err = 'ERR ' .. tostring(err)}
@@ -116,6 +127,7 @@ impl LuaEngine {
             .set_name("=prelude")
             .call::<()>(env.clone())?;
         bit::install(&lua, &env)?;
+        cjson::install(&lua, &env)?;
         let redis = lua.create_table()?;
         redis.set("REDIS_VERSION", crate::REDIS_VERSION)?;
         let num = crate::REDIS_VERSION
@@ -201,7 +213,7 @@ impl LuaEngine {
         env.set("redis", redis)?;
         let readonly: Function = env.get("__readonly")?;
         // Library tables are read-only, as Redis makes them.
-        for lib in ["string", "table", "math", "redis", "bit"] {
+        for lib in ["string", "table", "math", "redis", "bit", "cjson"] {
             let t: Table = env.get(lib)?;
             let ro: Table = readonly.call(t)?;
             env.set(lib, ro)?;
