@@ -124,3 +124,44 @@ fn functions_without_libraries() {
         "-NOTBUSY No scripts in execution right now.\r\n"
     );
 }
+
+#[test]
+fn cjson_and_cmsgpack_libraries() {
+    let s = Server::start();
+    let mut r = s.raw();
+    assert_eq!(
+        r.call(&["EVAL", "return cjson.encode({1,2,3,{a='x/y'}})", "0"]),
+        "$20\r\n[1,2,3,{\"a\":\"x\\/y\"}]\r\n"
+    );
+    assert_eq!(
+        r.call(&[
+            "EVAL",
+            "return cjson.decode('[1,2,{\"k\":\"v\"}]')[3].k",
+            "0"
+        ]),
+        "$1\r\nv\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return cjson.decode('[1,')", "0"]),
+        "-ERR user_script:1: Expected value but found T_END at character 4 script: ad8248c68c719abd59f0dd09dea378bb946e7d3f, on @user_script:1.\r\n"
+    );
+    // Bytes identical to lua_cmsgpack's output.
+    r.cmd(&[
+        b"EVAL",
+        b"return cmsgpack.pack({1,2,'abc'}, 1.5, -1, 300, 2^40, 0.1, true)",
+        b"0",
+    ]);
+    let packed = r.read_reply();
+    assert_eq!(
+        &packed[..],
+        b"$35\r\n\x93\x01\x02\xa3abc\xca\x3f\xc0\x00\x00\xff\xcd\x01\x2c\xcf\x00\x00\x01\x00\x00\x00\x00\x00\xcb\x3f\xb9\x99\x99\x99\x99\x99\x9a\xc3\r\n"
+    );
+    assert_eq!(
+        r.call(&[
+            "EVAL",
+            "return {cmsgpack.unpack(cmsgpack.pack({1,{a='b'}}, 'str', 3))}",
+            "0"
+        ]),
+        "*3\r\n*2\r\n:1\r\n*0\r\n$3\r\nstr\r\n:3\r\n"
+    );
+}

@@ -8,6 +8,7 @@
 
 pub mod bit;
 pub mod cjson;
+pub mod cmsgpack;
 pub mod convert;
 
 use std::cell::RefCell;
@@ -128,6 +129,7 @@ impl LuaEngine {
             .call::<()>(env.clone())?;
         bit::install(&lua, &env)?;
         cjson::install(&lua, &env)?;
+        cmsgpack::install(&lua, &env)?;
         let redis = lua.create_table()?;
         redis.set("REDIS_VERSION", crate::REDIS_VERSION)?;
         let num = crate::REDIS_VERSION
@@ -213,7 +215,9 @@ impl LuaEngine {
         env.set("redis", redis)?;
         let readonly: Function = env.get("__readonly")?;
         // Library tables are read-only, as Redis makes them.
-        for lib in ["string", "table", "math", "redis", "bit", "cjson"] {
+        for lib in [
+            "string", "table", "math", "redis", "bit", "cjson", "cmsgpack",
+        ] {
             let t: Table = env.get(lib)?;
             let ro: Table = readonly.call(t)?;
             env.set(lib, ro)?;
