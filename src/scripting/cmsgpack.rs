@@ -183,7 +183,7 @@ fn decode(lua: &Lua, c: &mut Cur, depth: usize) -> Result<LuaValue, DecErr> {
             let b = c.take((t & 0x1f) as usize)?.to_vec();
             str_of(lua, &b)?
         }
-        0xd9 | 0xda | 0xdb => {
+        0xd9..=0xdb => {
             let n = c.be(match t {
                 0xd9 => 1,
                 0xda => 2,
