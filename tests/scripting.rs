@@ -105,6 +105,71 @@ fn script_cache_and_evalsha() {
 }
 
 #[test]
+fn function_libraries_load_call_and_delete() {
+    let s = Server::start();
+    let mut r = s.raw();
+    let lib = "#!lua name=mylib\nredis.register_function('echo1', function(keys, args) return args[1] end)\nredis.register_function{function_name='ro', callback=function(keys, args) return redis.call('ping') end, flags={'no-writes'}, description='d'}";
+    assert_eq!(r.call(&["FUNCTION", "LOAD", lib]), "$5\r\nmylib\r\n");
+    assert_eq!(
+        r.call(&["FUNCTION", "LOAD", lib]),
+        "-ERR Library 'mylib' already exists\r\n"
+    );
+    assert_eq!(
+        r.call(&["FUNCTION", "LOAD", "REPLACE", lib]),
+        "$5\r\nmylib\r\n"
+    );
+    assert_eq!(r.call(&["FCALL", "echo1", "0", "hello"]), "$5\r\nhello\r\n");
+    assert_eq!(r.call(&["FCALL_RO", "ro", "0"]), "+PONG\r\n");
+    assert_eq!(
+        r.call(&["FCALL_RO", "echo1", "0", "x"]),
+        "-ERR Can not execute a script with write flag using *_ro command.\r\n"
+    );
+    assert_eq!(
+        r.call(&[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=other\nredis.register_function('echo1', function() end)"
+        ]),
+        "-ERR Function echo1 already exists\r\n"
+    );
+    assert_eq!(
+        r.call(&["FUNCTION", "LOAD", "#!lua name=d\nredis.call('ping')"]),
+        "-ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'call'\r\n"
+    );
+    assert_eq!(
+        r.call(&["FUNCTION", "LOAD", "#!lua name=e\nreturn 1"]),
+        "-ERR No functions registered\r\n"
+    );
+    assert_eq!(
+        r.call(&["FUNCTION", "LOAD", "#!nope name=e\nreturn 1"]),
+        "-ERR Engine 'nope' not found\r\n"
+    );
+    let stats = r.call(&["FUNCTION", "STATS"]);
+    assert!(
+        stats.contains("$15\r\nlibraries_count\r\n:1\r\n$15\r\nfunctions_count\r\n:2\r\n"),
+        "{stats}"
+    );
+    // DUMP, FLUSH, RESTORE round trip.
+    r.cmd(&[b"FUNCTION", b"DUMP"]);
+    let dump = r.read_reply();
+    let start = dump.iter().position(|&c| c == b'\n').unwrap() + 1;
+    let payload = dump[start..dump.len() - 2].to_vec();
+    assert_eq!(r.call(&["FUNCTION", "FLUSH"]), "+OK\r\n");
+    assert_eq!(
+        r.call(&["FCALL", "echo1", "0", "x"]),
+        "-ERR Function not found\r\n"
+    );
+    r.cmd(&[b"FUNCTION", b"RESTORE", &payload]);
+    assert_eq!(r.read_reply(), b"+OK\r\n");
+    assert_eq!(r.call(&["FCALL", "echo1", "0", "back"]), "$4\r\nback\r\n");
+    assert_eq!(r.call(&["FUNCTION", "DELETE", "mylib"]), "+OK\r\n");
+    assert_eq!(
+        r.call(&["FCALL", "echo1", "0"]),
+        "-ERR Function not found\r\n"
+    );
+}
+
+#[test]
 fn functions_without_libraries() {
     let s = Server::start();
     let mut r = s.raw();

@@ -38,7 +38,7 @@ pub struct Functions {
 /// Engines compiled into this build. A library whose shebang names another
 /// engine is refused as Redis refuses an unknown engine.
 pub fn engines() -> &'static [&'static str] {
-    &[]
+    &["LUA"]
 }
 
 const FUNC: CommandSpec = CommandSpec {
@@ -419,24 +419,102 @@ fn load(ctx: &mut Ctx, argv: &[Bytes]) {
             return;
         }
     };
+    match install_library(ctx, code, replace) {
+        Ok(name) => {
+            ctx.dirty(1);
+            ctx.reply().bulk(name.as_bytes());
+        }
+        Err(e) => ctx.error(&e),
+    }
+    let _ = (engine, name);
+}
+
+/// Compile a library's code and add it to the registry (FUNCTION LOAD and
+/// RESTORE). Returns the library name, or the error reply.
+fn install_library(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String, String> {
+    let (engine, name) = parse_metadata(code).map_err(|e| format!("ERR {e}"))?;
     if !engines().iter().any(|e| e.eq_ignore_ascii_case(&engine)) {
-        ctx.error(&format!("ERR Engine '{engine}' not found"));
-        return;
+        return Err(format!("ERR Engine '{engine}' not found"));
+    }
+    if name.is_empty() || !name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+        return Err("ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long".into());
     }
     if !replace && ctx.srv.functions.libraries.contains_key(&name) {
-        ctx.error(&format!("ERR Library '{name}' already exists"));
-        return;
+        return Err(format!("ERR Library '{name}' already exists"));
     }
-    // No engine is compiled in, so nothing reaches here yet.
-    ctx.error(&format!("ERR Engine '{engine}' not found"));
+    let body = match memchr::memchr(b'\n', code) {
+        Some(i) => &code[i..],
+        None => &code[code.len()..],
+    };
+    let Some(mut eng) = ctx
+        .srv
+        .lua
+        .take()
+        .or_else(|| crate::scripting::LuaEngine::new().ok().map(Box::new))
+    else {
+        return Err("ERR Lua engine failed to start".into());
+    };
+    let regs = eng.load_library(body);
+    let result = regs.and_then(|regs| {
+        for r in &regs {
+            let owner = ctx
+                .srv
+                .functions
+                .libraries
+                .values()
+                .find(|l| l.name != name && l.functions.contains_key(&r.name));
+            if owner.is_some() {
+                return Err(format!("ERR Function {} already exists", r.name));
+            }
+        }
+        if let Some(old) = ctx.srv.functions.libraries.remove(&name) {
+            for f in old.functions.keys() {
+                eng.lib_funcs.remove(f);
+            }
+        }
+        let mut functions = BTreeMap::new();
+        for r in regs {
+            functions.insert(
+                r.name.clone(),
+                FunctionInfo {
+                    name: r.name.clone(),
+                    description: r.description,
+                    flags: r.flags,
+                },
+            );
+            eng.lib_funcs.insert(r.name, r.callback);
+        }
+        ctx.srv.functions.libraries.insert(
+            name.clone(),
+            Library {
+                engine: "LUA".into(),
+                name: name.clone(),
+                code: code.to_vec(),
+                functions,
+            },
+        );
+        Ok(name)
+    });
+    ctx.srv.lua = Some(eng);
+    result
+}
+
+/// Forget the compiled functions of removed libraries.
+fn drop_library_functions(ctx: &mut Ctx, lib: &Library) {
+    if let Some(eng) = ctx.srv.lua.as_mut() {
+        for f in lib.functions.keys() {
+            eng.lib_funcs.remove(f);
+        }
+    }
 }
 
 fn delete(ctx: &mut Ctx, argv: &[Bytes]) {
     let name = String::from_utf8_lossy(&argv[2]).into_owned();
-    if ctx.srv.functions.libraries.remove(&name).is_none() {
+    let Some(lib) = ctx.srv.functions.libraries.remove(&name) else {
         ctx.error("ERR Library not found");
         return;
-    }
+    };
+    drop_library_functions(ctx, &lib);
     ctx.dirty(1);
     ctx.reply().ok();
 }
@@ -452,9 +530,16 @@ fn flush(ctx: &mut Ctx, argv: &[Bytes]) {
         ctx.error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
         return;
     }
-    ctx.srv.functions.libraries.clear();
+    flush_libraries(ctx);
     ctx.dirty(1);
     ctx.reply().ok();
+}
+
+fn flush_libraries(ctx: &mut Ctx) {
+    ctx.srv.functions.libraries.clear();
+    if let Some(eng) = ctx.srv.lua.as_mut() {
+        eng.lib_funcs.clear();
+    }
 }
 
 fn list(ctx: &mut Ctx, argv: &[Bytes]) {
@@ -610,36 +695,122 @@ fn restore(ctx: &mut Ctx, argv: &[Bytes]) {
         ctx.error("ERR DUMP payload version or checksum are wrong");
         return;
     }
-    if !body.is_empty() {
-        if body[0] != RDB_OPCODE_FUNCTION2 {
+    let mut codes = Vec::new();
+    let mut pos = 0;
+    while pos < body.len() {
+        if body[pos] != RDB_OPCODE_FUNCTION2 {
             ctx.error("ERR given type is not a function");
             return;
         }
-        // Every library needs its engine; none is compiled in yet.
-        ctx.error("ERR Engine 'LUA' not found");
-        return;
+        pos += 1;
+        match read_rdb_string(body, &mut pos) {
+            Some(c) => codes.push(c),
+            None => {
+                ctx.error("ERR payload is not valid");
+                return;
+            }
+        }
     }
-    if argv.get(3).is_some_and(|p| eq_ic(p, "flush")) {
-        ctx.srv.functions.libraries.clear();
+    let policy = argv
+        .get(3)
+        .map(|p| String::from_utf8_lossy(p).to_ascii_lowercase())
+        .unwrap_or_else(|| "append".into());
+    // All or nothing: restore into a copy, keep it only if every library loads.
+    let saved_libs = ctx.srv.functions.clone();
+    let saved_funcs = ctx.srv.lua.as_ref().map(|e| e.lib_funcs.clone());
+    if policy == "flush" {
+        flush_libraries(ctx);
+    }
+    for code in codes {
+        if let Err(e) = install_library(ctx, &code, policy == "replace") {
+            ctx.srv.functions = saved_libs;
+            if let (Some(eng), Some(f)) = (ctx.srv.lua.as_mut(), saved_funcs) {
+                eng.lib_funcs = f;
+            }
+            ctx.error(&e);
+            return;
+        }
     }
     ctx.dirty(1);
     ctx.reply().ok();
 }
 
+/// An RDB length-prefixed string (plain or LZF-compressed).
+fn read_rdb_string(b: &[u8], pos: &mut usize) -> Option<Vec<u8>> {
+    fn len(b: &[u8], pos: &mut usize) -> Option<(u64, bool)> {
+        let first = *b.get(*pos)?;
+        *pos += 1;
+        Some(match first >> 6 {
+            0 => ((first & 0x3f) as u64, false),
+            1 => {
+                let second = *b.get(*pos)?;
+                *pos += 1;
+                ((((first & 0x3f) as u64) << 8) | second as u64, false)
+            }
+            2 if first == 0x80 => {
+                let v = u32::from_be_bytes(b.get(*pos..*pos + 4)?.try_into().ok()?);
+                *pos += 4;
+                (v as u64, false)
+            }
+            2 if first == 0x81 => {
+                let v = u64::from_be_bytes(b.get(*pos..*pos + 8)?.try_into().ok()?);
+                *pos += 8;
+                (v, false)
+            }
+            3 => ((first & 0x3f) as u64, true),
+            _ => return None,
+        })
+    }
+    let (n, special) = len(b, pos)?;
+    if special {
+        // 3 = LZF: compressed length, then original length, then data.
+        if n != 3 {
+            return None;
+        }
+        let (clen, _) = len(b, pos)?;
+        let (olen, _) = len(b, pos)?;
+        let data = b.get(*pos..*pos + clen as usize)?;
+        *pos += clen as usize;
+        return lzf::decompress(data, olen as usize).ok();
+    }
+    let data = b.get(*pos..*pos + n as usize)?.to_vec();
+    *pos += n as usize;
+    Some(data)
+}
+
 fn fcall(ctx: &mut Ctx, argv: &[Bytes]) {
-    let Some(n) = crate::util::parse_i64(&argv[2]) else {
-        ctx.error("ERR Bad number of keys provided");
+    let Some((keys, args)) = split_keys(ctx, argv) else {
         return;
     };
-    if n < 0 {
-        ctx.error("ERR Number of keys can't be negative");
+    let name = String::from_utf8_lossy(&argv[1]).into_owned();
+    let Some(info) = ctx
+        .srv
+        .functions
+        .libraries
+        .values()
+        .find_map(|l| l.functions.get(&name))
+        .cloned()
+    else {
+        ctx.error("ERR Function not found");
+        return;
+    };
+    let no_writes = info.flags.contains(&"no-writes");
+    let ro_call = argv[0].eq_ignore_ascii_case(b"fcall_ro");
+    if ro_call && !no_writes {
+        ctx.error("ERR Can not execute a script with write flag using *_ro command.");
         return;
     }
-    if n as usize > argv.len() - 3 {
-        ctx.error("ERR Number of keys can't be greater than number of args");
+    let Some(mut eng) = ctx.srv.lua.take() else {
+        ctx.error("ERR Function not found");
         return;
+    };
+    let res = eng.call_function(ctx, &name, keys, args, no_writes || ro_call);
+    ctx.srv.lua = Some(eng);
+    ctx.srv.propagate_override = Some(Vec::new());
+    match res {
+        crate::scripting::RunResult::Reply(bytes) => ctx.reply().raw(&bytes),
+        crate::scripting::RunResult::Error(e) => ctx.error(&e),
     }
-    ctx.error("ERR Function not found");
 }
 
 fn help(ctx: &mut Ctx, _argv: &[Bytes]) {

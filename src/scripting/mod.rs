@@ -13,6 +13,7 @@ pub mod convert;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use bytes::Bytes;
 use mlua::{Function, Lua, MultiValue, Table, Value as LuaValue};
@@ -39,6 +40,125 @@ pub struct LuaEngine {
     pub bodies: HashMap<String, Bytes>,
     /// The client scripts run commands as; kept to avoid a new one per call.
     fake: Option<Box<Client>>,
+    /// Globals of FUNCTION libraries: the load-time API while a library
+    /// loads, the normal one when its functions run.
+    lib_proxy: Table,
+    lib_mode: Function,
+    /// Functions registered by the library being loaded.
+    registering: Rc<RefCell<Vec<Registered>>>,
+    /// Callbacks of loaded library functions, by function name.
+    pub lib_funcs: HashMap<String, Function>,
+}
+
+/// A function registered with redis.register_function.
+pub struct Registered {
+    pub name: String,
+    pub description: Option<String>,
+    pub flags: Vec<&'static str>,
+    pub callback: Function,
+}
+
+pub const SCRIPT_FLAGS: &[&str] = &[
+    "no-writes",
+    "allow-oom",
+    "allow-stale",
+    "no-cluster",
+    "allow-cross-slot-keys",
+];
+
+fn valid_name(n: &str) -> bool {
+    !n.is_empty() && n.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+fn register_args(args: MultiValue) -> Result<Registered, String> {
+    let v: Vec<LuaValue> = args.into_iter().collect();
+    let named = match v.len() {
+        1 => true,
+        2 => false,
+        _ => return Err("wrong number of arguments to redis.register_function".into()),
+    };
+    if !named {
+        let name = match &v[0] {
+            LuaValue::String(s) => s.to_string_lossy().to_string(),
+            LuaValue::Integer(n) => n.to_string(),
+            LuaValue::Number(n) => crate::util::format_g(*n, 14),
+            _ => return Err("first argument to redis.register_function must be a string".into()),
+        };
+        let LuaValue::Function(f) = &v[1] else {
+            return Err("second argument to redis.register_function must be a function".into());
+        };
+        return Ok(Registered {
+            name,
+            description: None,
+            flags: Vec::new(),
+            callback: f.clone(),
+        });
+    }
+    let LuaValue::Table(t) = &v[0] else {
+        return Err("calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).".into());
+    };
+    let (mut name, mut desc, mut cb, mut flags) = (None, None, None, Vec::new());
+    for pair in t.pairs::<LuaValue, LuaValue>() {
+        let (k, val) = pair.map_err(|e| e.to_string())?;
+        let LuaValue::String(k) = k else {
+            return Err(
+                "named argument key given to redis.register_function is not a string".into(),
+            );
+        };
+        match k.to_string_lossy().to_ascii_lowercase().as_str() {
+            "function_name" => {
+                match val {
+                    LuaValue::String(s) => name = Some(s.to_string_lossy().to_string()),
+                    _ => return Err(
+                        "function_name argument given to redis.register_function must be a string"
+                            .into(),
+                    ),
+                }
+            }
+            "description" => {
+                match val {
+                    LuaValue::String(s) => desc = Some(s.to_string_lossy().to_string()),
+                    _ => return Err(
+                        "description argument given to redis.register_function must be a string"
+                            .into(),
+                    ),
+                }
+            }
+            "callback" => match val {
+                LuaValue::Function(f) => cb = Some(f),
+                _ => {
+                    return Err(
+                        "callback argument given to redis.register_function must be a function"
+                            .into(),
+                    )
+                }
+            },
+            "flags" => {
+                let LuaValue::Table(ft) = val else {
+                    return Err("flags argument to redis.register_function must be a table representing function flags".into());
+                };
+                for f in ft.sequence_values::<LuaValue>() {
+                    let f = match f {
+                        Ok(LuaValue::String(s)) => s.to_string_lossy().to_string(),
+                        _ => return Err("unknown flag given".into()),
+                    };
+                    match SCRIPT_FLAGS.iter().find(|x| x.eq_ignore_ascii_case(&f)) {
+                        Some(x) => flags.push(*x),
+                        None => return Err("unknown flag given".into()),
+                    }
+                }
+            }
+            _ => return Err("unknown argument given to redis.register_function".into()),
+        }
+    }
+    let name = name.ok_or("redis.register_function must get a function name argument")?;
+    let callback = cb.ok_or("redis.register_function must get a callback argument")?;
+    Ok(Registered {
+        name,
+        description: desc,
+        flags,
+        callback,
+    })
 }
 
 /// Sandbox and helpers written in Lua: the error handler that records
@@ -248,6 +368,103 @@ impl LuaEngine {
         mt.set("__metatable", false)?;
         proxy.set_metatable(Some(mt));
         env.set("_G", proxy.clone())?;
+
+        // The API a library sees while it loads: only register_function,
+        // log and the constants on `redis`.
+        let registering: Rc<RefCell<Vec<Registered>>> = Rc::new(RefCell::new(Vec::new()));
+        let load_env = lua.create_table()?;
+        for pair in env.pairs::<LuaValue, LuaValue>() {
+            let (k, v) = pair?;
+            load_env.raw_set(k, v)?;
+        }
+        let load_redis = lua.create_table()?;
+        let redis_ro: Table = env.get("redis")?;
+        let redis_full: Table = match redis_ro.metatable() {
+            Some(m) => m.get("__index")?,
+            None => redis_ro,
+        };
+        for key in [
+            "log",
+            "LOG_DEBUG",
+            "LOG_VERBOSE",
+            "LOG_NOTICE",
+            "LOG_WARNING",
+            "REDIS_VERSION",
+            "REDIS_VERSION_NUM",
+        ] {
+            load_redis.set(key, redis_full.get::<LuaValue>(key)?)?;
+        }
+        let reg = registering.clone();
+        load_redis.set(
+            "register_function",
+            lua.create_function(move |_, args: MultiValue| {
+                let r = register_args(args).map_err(mlua::Error::runtime)?;
+                if !valid_name(&r.name) {
+                    return Err(mlua::Error::runtime(
+                        "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long",
+                    ));
+                }
+                let mut list = reg.borrow_mut();
+                if list.iter().any(|x| x.name == r.name) {
+                    return Err(mlua::Error::runtime("Function already exists in the library"));
+                }
+                list.push(r);
+                Ok(())
+            })?,
+        )?;
+        // Unlike the run-time `redis`, a missing field here is an error
+        // (redis.call does not exist while a library loads).
+        let strict: Function = lua
+            .load(
+                r#"local t, rawget, tostring, error, setmetatable = ...
+                return setmetatable({}, {
+                  __index = function(_, k)
+                    local v = rawget(t, k)
+                    if v == nil then
+                      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+                    end
+                    return v
+                  end,
+                  __newindex = function() error('Attempt to modify a readonly table', 2) end,
+                  __metatable = false,
+                })"#,
+            )
+            .set_name("=sandbox")
+            .into_function()?;
+        let load_redis_ro: Table = strict.call((
+            load_redis,
+            g.get::<Function>("rawget")?,
+            g.get::<Function>("tostring")?,
+            g.get::<Function>("error")?,
+            g.get::<Function>("setmetatable")?,
+        ))?;
+        load_env.raw_set("redis", load_redis_ro)?;
+        let (lib_proxy, lib_mode): (Table, Function) = lua
+            .load(
+                r#"local env, load_env, rawget, tostring, error, setmetatable = ...
+                local current = env
+                local proxy = setmetatable({}, {
+                  __index = function(_, k)
+                    local v = rawget(current, k)
+                    if v == nil then
+                      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+                    end
+                    return v
+                  end,
+                  __newindex = function() error('Attempt to modify a readonly table', 2) end,
+                  __metatable = false,
+                })
+                return proxy, function(loading) if loading then current = load_env else current = env end end"#,
+            )
+            .set_name("=sandbox")
+            .call((
+                env.clone(),
+                load_env,
+                g.get::<Function>("rawget")?,
+                g.get::<Function>("tostring")?,
+                g.get::<Function>("error")?,
+                g.get::<Function>("setmetatable")?,
+            ))?;
         Ok(LuaEngine {
             lua,
             env,
@@ -255,6 +472,10 @@ impl LuaEngine {
             funcs: HashMap::new(),
             bodies: HashMap::new(),
             fake: None,
+            lib_proxy,
+            lib_mode,
+            registering,
+            lib_funcs: HashMap::new(),
         })
     }
 
@@ -313,6 +534,92 @@ impl LuaEngine {
         let Some(func) = self.funcs.get(sha).cloned() else {
             return RunResult::Error("NOSCRIPT No matching script. Please use EVAL.".into());
         };
+        let set = (|| -> mlua::Result<()> {
+            let lua = &self.lua;
+            let k = lua.create_sequence_from(
+                keys.iter()
+                    .map(|k| lua.create_string(k))
+                    .collect::<mlua::Result<Vec<_>>>()?,
+            )?;
+            let a = lua.create_sequence_from(
+                args.iter()
+                    .map(|k| lua.create_string(k))
+                    .collect::<mlua::Result<Vec<_>>>()?,
+            )?;
+            self.env.raw_set("KEYS", k)?;
+            self.env.raw_set("ARGV", a)
+        })();
+        if let Err(e) = set {
+            return RunResult::Error(format!("ERR {}", lua_error_text(&e)));
+        }
+        self.execute(ctx, func, sha, read_only)
+    }
+
+    /// Run a library function (FCALL) with its keys and args tables.
+    pub fn call_function(
+        &mut self,
+        ctx: &mut Ctx,
+        name: &str,
+        keys: &[Bytes],
+        args: &[Bytes],
+        read_only: bool,
+    ) -> RunResult {
+        let Some(cb) = self.lib_funcs.get(name).cloned() else {
+            return RunResult::Error("ERR Function not found".into());
+        };
+        let wrapped = (|| -> mlua::Result<Function> {
+            let lua = &self.lua;
+            let k = lua.create_sequence_from(
+                keys.iter()
+                    .map(|k| lua.create_string(k))
+                    .collect::<mlua::Result<Vec<_>>>()?,
+            )?;
+            let a = lua.create_sequence_from(
+                args.iter()
+                    .map(|k| lua.create_string(k))
+                    .collect::<mlua::Result<Vec<_>>>()?,
+            )?;
+            lua.load("local f, k, a = ... return function() return f(k, a) end")
+                .set_name("=fcall")
+                .call((cb, k, a))
+        })();
+        match wrapped {
+            Ok(f) => self.execute(ctx, f, name, read_only),
+            Err(e) => RunResult::Error(format!("ERR {}", lua_error_text(&e))),
+        }
+    }
+
+    /// Load a library's code (after its shebang line): run it with the
+    /// load-time API and return the functions it registered.
+    pub fn load_library(&mut self, code: &[u8]) -> Result<Vec<Registered>, String> {
+        let f = self
+            .lua
+            .load(code)
+            .set_name("@user_function")
+            .set_environment(self.lib_proxy.clone())
+            .into_function()
+            .map_err(|e| format!("ERR Error compiling function: {}", lua_error_text(&e)))?;
+        self.registering.borrow_mut().clear();
+        self.lib_mode.call::<()>(true).map_err(|e| e.to_string())?;
+        let res = f.call::<()>(());
+        let _ = self.lib_mode.call::<()>(false);
+        let regs = std::mem::take(&mut *self.registering.borrow_mut());
+        if let Err(e) = res {
+            let msg = lua_error_text(&e);
+            let msg = msg
+                .split("\nstack traceback:")
+                .next()
+                .unwrap_or("")
+                .to_string();
+            return Err(format!("ERR Error registering functions: ERR {msg}"));
+        }
+        if regs.is_empty() {
+            return Err("ERR No functions registered".into());
+        }
+        Ok(regs)
+    }
+
+    fn execute(&mut self, ctx: &mut Ctx, func: Function, name: &str, read_only: bool) -> RunResult {
         let mut fake = self.fake.take().unwrap_or_else(|| {
             let mut c = Box::new(Client::new(
                 0,
@@ -327,7 +634,7 @@ impl LuaEngine {
         });
         fake.db = ctx.client.db;
         fake.reply.resp = 2;
-        let res = self.run_inner(ctx, &mut fake, func, sha, keys, args, read_only);
+        let res = self.run_inner(ctx, &mut fake, func, name, read_only);
         fake.reply.buf.clear();
         self.fake = Some(fake);
         match res {
@@ -336,30 +643,15 @@ impl LuaEngine {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn run_inner(
         &mut self,
         ctx: &mut Ctx,
         fake: &mut Client,
         func: Function,
         sha: &str,
-        keys: &[Bytes],
-        args: &[Bytes],
         read_only: bool,
     ) -> mlua::Result<RunResult> {
         let lua = &self.lua;
-        let keys_t = lua.create_sequence_from(
-            keys.iter()
-                .map(|k| lua.create_string(k))
-                .collect::<mlua::Result<Vec<_>>>()?,
-        )?;
-        let args_t = lua.create_sequence_from(
-            args.iter()
-                .map(|k| lua.create_string(k))
-                .collect::<mlua::Result<Vec<_>>>()?,
-        )?;
-        self.env.raw_set("KEYS", keys_t)?;
-        self.env.raw_set("ARGV", args_t)?;
         let state = RefCell::new((ctx, fake));
         let env = self.env.clone();
         let redis_ro: Table = env.get("redis")?;
