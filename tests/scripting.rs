@@ -230,3 +230,26 @@ fn cjson_and_cmsgpack_libraries() {
         "*3\r\n*2\r\n:1\r\n*0\r\n$3\r\nstr\r\n:3\r\n"
     );
 }
+
+#[test]
+fn busy_script_answers_busy_and_is_killed() {
+    let s = Server::start_with(&["--busy-reply-threshold", "100"]);
+    let mut a = s.raw();
+    a.cmd(&[b"EVAL", b"local i = 0 while true do i = i + 1 end", b"0"]);
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let mut b = s.raw();
+    assert_eq!(b.call(&["PING"]), "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n");
+    assert_eq!(b.call(&["FUNCTION", "KILL"]), "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n");
+    assert_eq!(b.call(&["SCRIPT", "KILL"]), "+OK\r\n");
+    let killed = String::from_utf8(a.read_reply()).unwrap();
+    assert!(
+        killed.starts_with("-ERR user_script:1: Script killed by user with SCRIPT KILL..."),
+        "{killed}"
+    );
+    assert_eq!(b.call(&["PING"]), "+PONG\r\n");
+    assert_eq!(a.call(&["PING"]), "+PONG\r\n");
+    assert_eq!(
+        b.call(&["SCRIPT", "KILL"]),
+        "-NOTBUSY No scripts in execution right now.\r\n"
+    );
+}

@@ -7,6 +7,7 @@
 //! exactly those of the same command sent by a client.
 
 pub mod bit;
+pub mod busy;
 pub mod cjson;
 pub mod cmsgpack;
 pub mod convert;
@@ -465,6 +466,11 @@ impl LuaEngine {
                 g.get::<Function>("error")?,
                 g.get::<Function>("setmetatable")?,
             ))?;
+        // Every 100k instructions: check for timeout and SCRIPT KILL.
+        lua.set_hook(
+            mlua::HookTriggers::new().every_nth_instruction(100_000),
+            |_, _| busy::hook(),
+        );
         Ok(LuaEngine {
             lua,
             env,
@@ -634,7 +640,22 @@ impl LuaEngine {
         });
         fake.db = ctx.client.db;
         fake.reply.resp = 2;
+        let threshold = ctx.srv.config.get_i64("busy-reply-threshold").max(0) as u64;
+        busy::RUNNING.with(|r| {
+            *r.borrow_mut() = Some(busy::Running {
+                start: std::time::Instant::now(),
+                threshold: std::time::Duration::from_millis(threshold),
+                srv: &mut *ctx.srv,
+                clients: &mut *ctx.clients,
+                is_eval: name.len() == 40 && name.bytes().all(|c| c.is_ascii_hexdigit()),
+                name: name.to_string(),
+                dirty_at_start: ctx.srv.dirty,
+                killed: false,
+                timed_out: false,
+            })
+        });
         let res = self.run_inner(ctx, &mut fake, func, name, read_only);
+        busy::RUNNING.with(|r| *r.borrow_mut() = None);
         fake.reply.buf.clear();
         self.fake = Some(fake);
         match res {

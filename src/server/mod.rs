@@ -95,6 +95,11 @@ pub struct Server {
     pub functions: crate::commands::scripting::Functions,
     /// The Lua interpreter, created on first use.
     pub lua: Option<Box<crate::scripting::LuaEngine>>,
+    /// The reactor's poller, for serving clients while a script is busy.
+    pub poll_ptr: *mut mio::Poll,
+    pub listeners_ptr: *const Vec<reactor::Listener>,
+    /// Clients touched while a script was busy: the reactor resumes them.
+    pub busy_slots: Vec<usize>,
 }
 
 pub const REDIS_VERSION: &str = crate::REDIS_VERSION;
@@ -138,6 +143,9 @@ impl Server {
             last_save: now / 1000,
             functions: Default::default(),
             lua: None,
+            poll_ptr: std::ptr::null_mut(),
+            listeners_ptr: std::ptr::null(),
+            busy_slots: Vec::new(),
             config,
         }
     }
