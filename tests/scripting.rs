@@ -253,3 +253,27 @@ fn busy_script_answers_busy_and_is_killed() {
         "-NOTBUSY No scripts in execution right now.\r\n"
     );
 }
+
+#[test]
+fn struct_library() {
+    let s = Server::start();
+    let mut r = s.raw();
+    r.cmd(&[b"EVAL", b"return struct.pack('>iH', 1, 2)", b"0"]);
+    assert_eq!(r.read_reply(), b"$6\r\n\x00\x00\x00\x01\x00\x02\r\n");
+    assert_eq!(
+        r.call(&[
+            "EVAL",
+            "return {struct.unpack('>iH', struct.pack('>iH', -5, 7))}",
+            "0"
+        ]),
+        "*3\r\n:-5\r\n:7\r\n:7\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return struct.size('!4bi')", "0"]),
+        ":8\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return struct.pack('q', 1)", "0"]),
+        "-ERR user_script:1: bad argument #1 to 'pack' (invalid format option 'q') script: 49599a2466f241bd45a2bd4f631df3a1a1ec9790, on @user_script:1.\r\n"
+    );
+}

@@ -11,6 +11,7 @@ pub mod busy;
 pub mod cjson;
 pub mod cmsgpack;
 pub mod convert;
+pub mod structlib;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -251,6 +252,7 @@ impl LuaEngine {
         bit::install(&lua, &env)?;
         cjson::install(&lua, &env)?;
         cmsgpack::install(&lua, &env)?;
+        structlib::install(&lua, &env)?;
         let redis = lua.create_table()?;
         redis.set("REDIS_VERSION", crate::REDIS_VERSION)?;
         let num = crate::REDIS_VERSION
