@@ -372,6 +372,12 @@ impl ZSet {
     /// Insert or update a member's score. Returns the previous score.
     pub fn set(&mut self, m: &[u8], score: f64, lim: Limits) -> Option<f64> {
         let old = self.score(m);
+        // A listpack stores "-0" as the integer 0.
+        let score = if score == 0.0 && self.dict.is_none() {
+            0.0
+        } else {
+            score
+        };
         if let Some(o) = old {
             if o == score {
                 return old;
@@ -432,6 +438,13 @@ impl ZSet {
         v.sort_by(|a, b| cmp_entry(a.0, &a.1, b.0, &b.1));
         let maxlen = v.iter().map(|e| e.1.len()).max().unwrap_or(0);
         let skiplist = v.len() > lim.entries || maxlen > lim.value;
+        if !skiplist {
+            for e in v.iter_mut() {
+                if e.0 == 0.0 {
+                    e.0 = 0.0;
+                }
+            }
+        }
         let tree = ZTree::from_sorted(v);
         let mut z = ZSet { tree, dict: None };
         if skiplist {
