@@ -5,7 +5,9 @@ use bytes::Bytes;
 use super::set::{numkeys_keys, parse_scan, reply_scan};
 use super::{CommandSpec, Ctx};
 use crate::config::params::{NOTIFY_GENERIC, NOTIFY_ZSET};
-use crate::db::zset::{Entry, Limits, ZSet, DEFAULT_MAX_LISTPACK_ENTRIES, DEFAULT_MAX_LISTPACK_VALUE};
+use crate::db::zset::{
+    Entry, Limits, ZSet, DEFAULT_MAX_LISTPACK_ENTRIES, DEFAULT_MAX_LISTPACK_VALUE,
+};
 use crate::db::{Db, SBytes, Value};
 use crate::util::{eq_ic, format_double_g17};
 
@@ -548,7 +550,8 @@ fn write_z<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut ZSet>, ()>
 
 /// Delete `key` if its sorted set became empty (with the "del" event).
 fn del_if_empty(ctx: &mut Ctx, key: &[u8]) -> bool {
-    let empty = matches!(ctx.db().dict.get(key).map(|o| &o.val), Some(Value::ZSet(z)) if z.is_empty());
+    let empty =
+        matches!(ctx.db().dict.get(key).map(|o| &o.val), Some(Value::ZSet(z)) if z.is_empty());
     if empty {
         ctx.db().remove(key);
         ctx.notify(NOTIFY_GENERIC, "del", key);
@@ -890,7 +893,11 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[Bytes], mut fl: u8) {
                 ctx.reply().null();
             }
         } else {
-            let n = if fl & Z_CH != 0 { added + updated } else { added };
+            let n = if fl & Z_CH != 0 {
+                added + updated
+            } else {
+                added
+            };
             ctx.reply().int(n as i64);
         }
     }
@@ -1042,7 +1049,14 @@ enum Dir {
     Rev,
 }
 
-fn zrange_generic(ctx: &mut Ctx, argv: &[Bytes], at: usize, store: bool, mut rt: RType, mut dir: Dir) {
+fn zrange_generic(
+    ctx: &mut Ctx,
+    argv: &[Bytes],
+    at: usize,
+    store: bool,
+    mut rt: RType,
+    mut dir: Dir,
+) {
     let key = &argv[at];
     let (mut minidx, mut maxidx) = (at + 1, at + 2);
     let mut withscores = false;
@@ -1600,13 +1614,22 @@ fn src_of<'a>(db: &'a Db, key: &[u8]) -> Src<'a> {
     }
 }
 
-fn zsetop_generic(ctx: &mut Ctx, argv: &[Bytes], dst: Option<&Bytes>, nk: usize, op: ZOp, card_only: bool) {
+fn zsetop_generic(
+    ctx: &mut Ctx,
+    argv: &[Bytes],
+    dst: Option<&Bytes>,
+    nk: usize,
+    op: ZOp,
+    card_only: bool,
+) {
     let Some(setnum) = ctx.int_arg(&argv[nk]) else {
         return;
     };
     if setnum < 1 {
         let name = String::from_utf8_lossy(&argv[0]).to_lowercase();
-        return ctx.error(&format!("ERR at least 1 input key is needed for '{name}' command"));
+        return ctx.error(&format!(
+            "ERR at least 1 input key is needed for '{name}' command"
+        ));
     }
     if setnum as u64 > (argv.len() - nk - 1) as u64 {
         return ctx.syntax_error();
