@@ -815,7 +815,7 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[Bytes], mut fl: u8) {
         idx += 1;
     }
     let elements = argv.len() - idx;
-    if elements % 2 != 0 || elements == 0 {
+    if !elements.is_multiple_of(2) || elements == 0 {
         return ctx.syntax_error();
     }
     let elements = elements / 2;
@@ -829,7 +829,7 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[Bytes], mut fl: u8) {
     if nx && xx {
         return ctx.error("ERR XX and NX options at the same time are not compatible");
     }
-    if (gt && nx) || (lt && nx) || (gt && lt) {
+    if (nx && (gt || lt)) || (gt && lt) {
         return ctx.error("ERR GT, LT, and/or NX options at the same time are not compatible");
     }
     if incr && elements > 1 {
@@ -1412,6 +1412,8 @@ pub fn parse_mpop(ctx: &mut Ctx, argv: &[Bytes], at: usize) -> Option<MpopArgs> 
 
 /// Pop from the first non-empty key of `a` and reply [key, [[m, s]...]].
 /// Returns false (nothing replied) when every key is missing.
+/// Err(()) means WRONGTYPE was replied.
+#[allow(clippy::result_unit_err)]
 pub fn mpop_first(ctx: &mut Ctx, a: &MpopArgs) -> Result<bool, ()> {
     for k in &a.keys {
         match write_z(ctx, k) {
@@ -1637,14 +1639,9 @@ fn zsetop_generic(
     let setnum = setnum as usize;
     let keys = &argv[nk + 1..nk + 1 + setnum];
     for k in keys {
-        let now = ctx.now;
-        let _ = now;
-        match ctx.lookup_read(k) {
-            None => {}
-            Some(o) => {
-                if !matches!(o.val, Value::ZSet(_) | Value::Set(_)) {
-                    return ctx.wrongtype();
-                }
+        if let Some(o) = ctx.lookup_read(k) {
+            if !matches!(o.val, Value::ZSet(_) | Value::Set(_)) {
+                return ctx.wrongtype();
             }
         }
     }

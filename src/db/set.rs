@@ -93,7 +93,7 @@ impl Set {
         }
     }
 
-    fn to_hash(&mut self) {
+    fn convert_to_hash(&mut self) {
         if let Set::Int(v) = self {
             let mut d = Dict::with_capacity(v.len() + 1);
             for n in v.iter() {
@@ -119,7 +119,7 @@ impl Set {
                         }
                     }
                 }
-                self.to_hash();
+                self.convert_to_hash();
                 self.add(m, max_intset)
             }
             Set::Hash(d) => {
