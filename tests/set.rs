@@ -538,7 +538,7 @@ fn sscan_hashtable_full_iteration() {
         let rep = r.call(&["SSCAN", "h", &cursor, "COUNT", "50"]);
         let mut lines = rep.split("\r\n").skip(2);
         cursor = lines.next().unwrap().to_string();
-        for m in members(&rep.splitn(4, "\r\n").nth(3).unwrap().to_string()) {
+        for m in members(rep.splitn(4, "\r\n").nth(3).unwrap()) {
             seen.insert(m);
         }
         if cursor == "0" {
