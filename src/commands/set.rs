@@ -537,8 +537,19 @@ fn srandmember_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
         Ok(None) => Vec::new(),
         Ok(Some(_)) if count == 0 => Vec::new(),
         Ok(Some(s)) => {
-            if !uniq || count == 1 {
-                (0..count).filter_map(|_| s.random()).collect()
+            if count == 1 {
+                s.random().into_iter().collect()
+            } else if !uniq {
+                // Sample from a snapshot so every member is equally likely,
+                // writing straight into the reply.
+                let all = s.members();
+                let n = all.len() as u64;
+                let r = ctx.reply();
+                r.array(count as usize);
+                for _ in 0..count {
+                    r.bulk(&all[crate::util::random_below(n) as usize]);
+                }
+                return;
             } else if count >= s.len() as u64 {
                 s.members()
             } else {

@@ -1493,20 +1493,46 @@ fn zrandmember_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
     } else {
         (l.unsigned_abs(), false)
     };
+    if !uniq || count == 1 {
+        match read_z(ctx, &argv[1]) {
+            Err(()) => return ctx.wrongtype(),
+            Ok(None) => return ctx.reply().array(0),
+            Ok(Some(_)) => {}
+        }
+        // Written straight into the reply: the count may be huge.
+        let di = ctx.client.db;
+        let Some(Value::ZSet(z)) = ctx.srv.dbs[di].dict.get(&argv[1]).map(|o| &o.val) else {
+            return ctx.reply().array(0);
+        };
+        let size = z.len() as u64;
+        let r = &mut ctx.client.reply;
+        let resp3 = r.resp >= 3;
+        if withscores && !resp3 {
+            r.array(count as usize * 2);
+        } else {
+            r.array(count as usize);
+        }
+        for _ in 0..count {
+            let i = crate::util::random_below(size) as usize;
+            if let Some(e) = z.tree.get(i) {
+                if withscores && resp3 {
+                    r.array(2);
+                }
+                r.bulk(&e.1);
+                if withscores {
+                    r.double(e.0);
+                }
+            }
+        }
+        return;
+    }
     let out: Vec<Entry> = match read_z(ctx, &argv[1]) {
         Err(()) => return ctx.wrongtype(),
         Ok(None) => Vec::new(),
         Ok(Some(_)) if count == 0 => Vec::new(),
         Ok(Some(z)) => {
             let size = z.len();
-            if !uniq || count == 1 {
-                (0..count)
-                    .filter_map(|_| {
-                        let i = crate::util::random_below(size as u64) as usize;
-                        z.tree.get(i).cloned()
-                    })
-                    .collect()
-            } else if count >= size as u64 {
+            if count >= size as u64 {
                 // Redis walks the whole set from the tail here.
                 z.tree.iter_rev_from(size - 1).cloned().collect()
             } else {
