@@ -182,6 +182,18 @@ impl ZTree {
         if start >= end {
             return Vec::new();
         }
+        // Fast path: the range lies inside one chunk (ZPOPMIN and friends).
+        let (ci, off) = self.locate(start);
+        if off + (end - start) <= self.chunks[ci].len() {
+            let out: Vec<Entry> = self.chunks[ci].drain(off..off + (end - start)).collect();
+            self.len -= out.len();
+            if self.chunks[ci].is_empty() {
+                self.rebuild();
+            } else {
+                self.fen_add(ci, -(out.len() as isize));
+            }
+            return out;
+        }
         let mut out = Vec::with_capacity(end - start);
         let mut base = 0;
         for c in self.chunks.iter_mut() {
