@@ -219,3 +219,33 @@ impl Set {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings() {
+        let mut s = Set::new_for(b"1");
+        assert_eq!(s.encoding(), "intset");
+        for i in 0..512 {
+            assert!(s.add(i.to_string().as_bytes(), 512));
+        }
+        assert_eq!(s.encoding(), "intset");
+        assert!(!s.add(b"7", 512));
+        assert!(s.add(b"512", 512));
+        assert_eq!(s.encoding(), "hashtable");
+        assert_eq!(s.len(), 513);
+        let mut t = Set::new_for(b"1");
+        t.add(b"1", 512);
+        t.add(b"01", 512);
+        assert_eq!(t.encoding(), "hashtable");
+        assert!(t.contains(b"1") && t.contains(b"01") && !t.contains(b"001"));
+        assert_eq!(Set::new_for(b"x").encoding(), "hashtable");
+        let u = Set::from_members(["3", "1", "2"], 512);
+        assert_eq!(
+            u.members(),
+            vec![b"1".to_vec(), b"2".to_vec(), b"3".to_vec()]
+        );
+    }
+}

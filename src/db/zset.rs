@@ -502,4 +502,76 @@ mod tests {
         assert_eq!(t.len(), 20);
         assert_eq!(t.get(10).unwrap().0, 1990.0);
     }
+
+    #[test]
+    fn tree_matches_model() {
+        let mut t = ZTree::default();
+        let mut model: Vec<(f64, Vec<u8>)> = Vec::new();
+        for step in 0..20000u64 {
+            let r = crate::util::random_u64();
+            let op = r % 10;
+            let score = ((r >> 8) % 50) as f64;
+            let m = format!("m{}", (r >> 20) % 3000).into_bytes();
+            if op < 6 {
+                if !model.iter().any(|e| e.1 == m) {
+                    t.insert(score, SBytes::new(&m));
+                    model.push((score, m));
+                    model.sort_by(|a, b| cmp_entry(a.0, &a.1, b.0, &b.1));
+                }
+            } else if op < 9 {
+                if let Some(i) = model.iter().position(|e| e.1 == m) {
+                    let e = model.remove(i);
+                    assert!(t.remove(e.0, &e.1));
+                } else {
+                    assert!(!t.remove(score, &m));
+                }
+            } else if !model.is_empty() {
+                let a = (r >> 30) as usize % model.len();
+                let b = (a + (r >> 40) as usize % 300).min(model.len());
+                let gone = t.remove_range(a, b);
+                let want: Vec<_> = model.drain(a..b).collect();
+                assert_eq!(gone.len(), want.len());
+            }
+            assert_eq!(t.len(), model.len(), "step {step}");
+            if step % 500 == 0 {
+                let all: Vec<_> = t.iter().map(|e| (e.0, e.1.to_vec())).collect();
+                assert_eq!(all, model);
+                for (i, e) in model.iter().enumerate().step_by(37) {
+                    assert_eq!(t.rank(e.0, &e.1), Some(i));
+                    assert_eq!(t.get(i).map(|x| x.1.to_vec()), Some(e.1.clone()));
+                }
+                let pp = t.partition_point(|e| e.0 < 25.0);
+                assert_eq!(pp, model.iter().filter(|e| e.0 < 25.0).count());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod encoding_tests {
+    use super::*;
+
+    #[test]
+    fn listpack_to_skiplist() {
+        let lim = Limits::default();
+        let mut z = ZSet::new_for(lim, 1);
+        for i in 0..128 {
+            z.set(format!("m{i}").as_bytes(), i as f64, lim);
+        }
+        assert_eq!(z.encoding(), "listpack");
+        z.set(b"one-more", 1.0, lim);
+        assert_eq!(z.encoding(), "skiplist");
+        assert_eq!(z.score(b"m5"), Some(5.0));
+        assert_eq!(z.rank(b"one-more"), Some(2));
+        let mut y = ZSet::new_for(lim, 1);
+        y.set(&[b'x'; 65], 1.0, lim);
+        assert_eq!(y.encoding(), "skiplist");
+        assert_eq!(ZSet::new_for(lim, 65).encoding(), "skiplist");
+        let small = ZSet::from_pairs(
+            vec![(2.0, SBytes::new(b"b")), (1.0, SBytes::new(b"a"))],
+            lim,
+        );
+        assert_eq!(small.encoding(), "listpack");
+        assert_eq!(small.rank(b"a"), Some(0));
+    }
 }
