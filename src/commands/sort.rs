@@ -359,6 +359,7 @@ fn sort_generic(ctx: &mut Ctx, argv: &[Bytes], readonly: bool) {
                     return ctx.error("ERR SORT STORE is not available");
                 };
                 ctx.set_key(&dst, list);
+                ctx.signal_key_ready(&dst);
                 ctx.notify(NOTIFY_LIST, "sortstore", &dst);
                 ctx.dirty(outputlen as u64);
             } else {

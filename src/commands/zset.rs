@@ -854,6 +854,8 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[Bytes], mut fl: u8) {
         if !exists {
             let z = ZSet::new_for(lim, argv[idx + 1].len());
             ctx.db().set(key, Value::ZSet(Box::new(z)));
+            // Clients blocked in BZPOPMIN & co may be waiting for this key.
+            ctx.signal_key_ready(key);
         }
         let Ok(Some(z)) = write_z(ctx, key) else {
             return;
@@ -1170,6 +1172,7 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], res: Vec<Entry>, lim: Limits, event: 
     if n > 0 {
         let z = ZSet::from_pairs(res, lim);
         ctx.set_key(dst, Value::ZSet(Box::new(z)));
+        ctx.signal_key_ready(dst);
         ctx.reply().int(n as i64);
         ctx.notify(NOTIFY_ZSET, event, dst);
         ctx.dirty(1);
