@@ -578,11 +578,12 @@ fn smove_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
         Err(()) => return ctx.wrongtype(),
         Ok(s) => s.is_some(),
     };
+    if !src_exists {
+        // Redis answers 0 before looking at the destination's type.
+        return ctx.reply().int(0);
+    }
     if write_set(ctx, dst).is_err() {
         return ctx.wrongtype();
-    }
-    if !src_exists {
-        return ctx.reply().int(0);
     }
     if src == dst {
         let b = matches!(write_set(ctx, src), Ok(Some(s)) if s.contains(m));
