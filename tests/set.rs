@@ -13,17 +13,35 @@ fn sadd_srem_scard_ismember() {
     assert_eq!(r.call(&["sismember", "s", "a"]), ":1\r\n");
     assert_eq!(r.call(&["sismember", "s", "zz"]), ":0\r\n");
     assert_eq!(r.call(&["sismember", "nokey", "a"]), ":0\r\n");
-    assert_eq!(r.call(&["smismember", "s", "a", "b", "1", "9"]), "*4\r\n:1\r\n:1\r\n:1\r\n:0\r\n");
+    assert_eq!(
+        r.call(&["smismember", "s", "a", "b", "1", "9"]),
+        "*4\r\n:1\r\n:1\r\n:1\r\n:0\r\n"
+    );
     assert_eq!(r.call(&["smismember", "nokey", "a"]), "*1\r\n:0\r\n");
     assert_eq!(r.call(&["srem", "s", "a", "b", "x"]), ":2\r\n");
     assert_eq!(r.call(&["srem", "nokey", "a"]), ":0\r\n");
     assert_eq!(r.call(&["srem", "s", "1", "2", "3"]), ":3\r\n");
     assert_eq!(r.call(&["scard", "s"]), ":0\r\n");
-    assert_eq!(r.call(&["sadd", "big", "1", "2", "3", "-5", "100"]), ":5\r\n");
-    assert_eq!(r.call(&["smembers", "big"]), "*5\r\n$2\r\n-5\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$3\r\n100\r\n");
-    assert_eq!(r.call(&["sadd"]), "-ERR wrong number of arguments for 'sadd' command\r\n");
-    assert_eq!(r.call(&["sadd", "s"]), "-ERR wrong number of arguments for 'sadd' command\r\n");
-    assert_eq!(r.call(&["srem", "s"]), "-ERR wrong number of arguments for 'srem' command\r\n");
+    assert_eq!(
+        r.call(&["sadd", "big", "1", "2", "3", "-5", "100"]),
+        ":5\r\n"
+    );
+    assert_eq!(
+        r.call(&["smembers", "big"]),
+        "*5\r\n$2\r\n-5\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$3\r\n100\r\n"
+    );
+    assert_eq!(
+        r.call(&["sadd"]),
+        "-ERR wrong number of arguments for 'sadd' command\r\n"
+    );
+    assert_eq!(
+        r.call(&["sadd", "s"]),
+        "-ERR wrong number of arguments for 'sadd' command\r\n"
+    );
+    assert_eq!(
+        r.call(&["srem", "s"]),
+        "-ERR wrong number of arguments for 'srem' command\r\n"
+    );
 }
 
 #[test]
@@ -31,26 +49,80 @@ fn wrongtype_errors() {
     let s = Server::start();
     let mut r = s.raw();
     assert_eq!(r.call(&["zadd", "z", "1", "a"]), ":1\r\n");
-    assert_eq!(r.call(&["sadd", "z", "a"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
-    assert_eq!(r.call(&["srem", "z", "a"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
-    assert_eq!(r.call(&["scard", "z"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
-    assert_eq!(r.call(&["sismember", "z", "a"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
-    assert_eq!(r.call(&["smismember", "z", "a"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
-    assert_eq!(r.call(&["smembers", "z"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
-    assert_eq!(r.call(&["spop", "z"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
-    assert_eq!(r.call(&["srandmember", "z"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
-    assert_eq!(r.call(&["smove", "z", "s", "a"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+    assert_eq!(
+        r.call(&["sadd", "z", "a"]),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(
+        r.call(&["srem", "z", "a"]),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(
+        r.call(&["scard", "z"]),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(
+        r.call(&["sismember", "z", "a"]),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(
+        r.call(&["smismember", "z", "a"]),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(
+        r.call(&["smembers", "z"]),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(
+        r.call(&["spop", "z"]),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(
+        r.call(&["srandmember", "z"]),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(
+        r.call(&["smove", "z", "s", "a"]),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
     assert_eq!(r.call(&["sadd", "s", "a"]), ":1\r\n");
-    assert_eq!(r.call(&["smove", "s", "z", "a"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
-    assert_eq!(r.call(&["sinter", "s", "z"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
-    assert_eq!(r.call(&["sinter", "nokey", "z"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
-    assert_eq!(r.call(&["sunion", "s", "z"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
-    assert_eq!(r.call(&["sdiff", "s", "z"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
-    assert_eq!(r.call(&["sinterstore", "d", "s", "z"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
-    assert_eq!(r.call(&["sintercard", "2", "s", "z"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
-    assert_eq!(r.call(&["sscan", "z", "0"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+    assert_eq!(
+        r.call(&["smove", "s", "z", "a"]),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(
+        r.call(&["sinter", "s", "z"]),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(
+        r.call(&["sinter", "nokey", "z"]),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(
+        r.call(&["sunion", "s", "z"]),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(
+        r.call(&["sdiff", "s", "z"]),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(
+        r.call(&["sinterstore", "d", "s", "z"]),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(
+        r.call(&["sintercard", "2", "s", "z"]),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(
+        r.call(&["sscan", "z", "0"]),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
     assert_eq!(r.call(&["smove", "nokey", "z", "a"]), ":0\r\n");
-    assert_eq!(r.call(&["smove", "z", "s", "a"]), "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+    assert_eq!(
+        r.call(&["smove", "z", "s", "a"]),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
 }
 
 #[test]
@@ -60,25 +132,61 @@ fn inter_union_diff() {
     assert_eq!(r.call(&["sadd", "a", "1", "2", "3", "4"]), ":4\r\n");
     assert_eq!(r.call(&["sadd", "b", "3", "4", "5"]), ":3\r\n");
     assert_eq!(r.call(&["sadd", "c", "x", "3"]), ":2\r\n");
-    assert_eq!(r.call(&["sinter", "a", "b"]), "*2\r\n$1\r\n3\r\n$1\r\n4\r\n");
+    assert_eq!(
+        r.call(&["sinter", "a", "b"]),
+        "*2\r\n$1\r\n3\r\n$1\r\n4\r\n"
+    );
     assert_eq!(r.call(&["sinter", "a", "b", "c"]), "*1\r\n$1\r\n3\r\n");
     assert_eq!(r.call(&["sinter", "a", "nokey"]), "*0\r\n");
-    assert_eq!(r.call(&["sinter", "a", "a"]), "*4\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\n4\r\n");
-    assert_eq!(r.call(&["sunion", "a", "nokey"]), "*4\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\n4\r\n");
+    assert_eq!(
+        r.call(&["sinter", "a", "a"]),
+        "*4\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\n4\r\n"
+    );
+    assert_eq!(
+        r.call(&["sunion", "a", "nokey"]),
+        "*4\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\n4\r\n"
+    );
     assert_eq!(r.call(&["sdiff", "a", "b"]), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
-    assert_eq!(r.call(&["sdiff", "a", "b", "c"]), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+    assert_eq!(
+        r.call(&["sdiff", "a", "b", "c"]),
+        "*2\r\n$1\r\n1\r\n$1\r\n2\r\n"
+    );
     assert_eq!(r.call(&["sdiff", "a", "a"]), "*0\r\n");
     assert_eq!(r.call(&["sdiff", "nokey", "a"]), "*0\r\n");
     assert_eq!(r.call(&["sintercard", "2", "a", "b"]), ":2\r\n");
-    assert_eq!(r.call(&["sintercard", "2", "a", "b", "limit", "1"]), ":1\r\n");
-    assert_eq!(r.call(&["sintercard", "2", "a", "b", "limit", "0"]), ":2\r\n");
+    assert_eq!(
+        r.call(&["sintercard", "2", "a", "b", "limit", "1"]),
+        ":1\r\n"
+    );
+    assert_eq!(
+        r.call(&["sintercard", "2", "a", "b", "limit", "0"]),
+        ":2\r\n"
+    );
     assert_eq!(r.call(&["sintercard", "1", "nokey"]), ":0\r\n");
-    assert_eq!(r.call(&["sintercard", "0", "a"]), "-ERR numkeys should be greater than 0\r\n");
-    assert_eq!(r.call(&["sintercard", "x", "a"]), "-ERR numkeys should be greater than 0\r\n");
-    assert_eq!(r.call(&["sintercard", "3", "a", "b"]), "-ERR Number of keys can't be greater than number of args\r\n");
-    assert_eq!(r.call(&["sintercard", "2", "a", "b", "limit", "-1"]), "-ERR LIMIT can't be negative\r\n");
-    assert_eq!(r.call(&["sintercard", "2", "a", "b", "limit", "x"]), "-ERR LIMIT can't be negative\r\n");
-    assert_eq!(r.call(&["sintercard", "2", "a", "b", "foo"]), "-ERR syntax error\r\n");
+    assert_eq!(
+        r.call(&["sintercard", "0", "a"]),
+        "-ERR numkeys should be greater than 0\r\n"
+    );
+    assert_eq!(
+        r.call(&["sintercard", "x", "a"]),
+        "-ERR numkeys should be greater than 0\r\n"
+    );
+    assert_eq!(
+        r.call(&["sintercard", "3", "a", "b"]),
+        "-ERR Number of keys can't be greater than number of args\r\n"
+    );
+    assert_eq!(
+        r.call(&["sintercard", "2", "a", "b", "limit", "-1"]),
+        "-ERR LIMIT can't be negative\r\n"
+    );
+    assert_eq!(
+        r.call(&["sintercard", "2", "a", "b", "limit", "x"]),
+        "-ERR LIMIT can't be negative\r\n"
+    );
+    assert_eq!(
+        r.call(&["sintercard", "2", "a", "b", "foo"]),
+        "-ERR syntax error\r\n"
+    );
 }
 
 #[test]
@@ -90,7 +198,10 @@ fn store_variants() {
     assert_eq!(r.call(&["sinterstore", "d", "a", "b"]), ":2\r\n");
     assert_eq!(r.call(&["smembers", "d"]), "*2\r\n$1\r\n3\r\n$1\r\n4\r\n");
     assert_eq!(r.call(&["sunionstore", "u", "a", "b"]), ":5\r\n");
-    assert_eq!(r.call(&["smembers", "u"]), "*5\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\n4\r\n$1\r\n5\r\n");
+    assert_eq!(
+        r.call(&["smembers", "u"]),
+        "*5\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\n4\r\n$1\r\n5\r\n"
+    );
     assert_eq!(r.call(&["sdiffstore", "df", "a", "b"]), ":2\r\n");
     assert_eq!(r.call(&["smembers", "df"]), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
     assert_eq!(r.call(&["sinterstore", "d", "a", "nokey"]), ":0\r\n");
@@ -108,14 +219,20 @@ fn smove() {
     assert_eq!(r.call(&["sadd", "s1", "a", "b"]), ":2\r\n");
     assert_eq!(r.call(&["sadd", "s2", "c"]), ":1\r\n");
     assert_eq!(r.call(&["smove", "s1", "s2", "a"]), ":1\r\n");
-    assert_eq!(r.call(&["sort", "s2", "alpha"]), "*2\r\n$1\r\na\r\n$1\r\nc\r\n");
+    assert_eq!(
+        r.call(&["sort", "s2", "alpha"]),
+        "*2\r\n$1\r\na\r\n$1\r\nc\r\n"
+    );
     assert_eq!(r.call(&["smove", "s1", "s2", "nosuch"]), ":0\r\n");
     assert_eq!(r.call(&["smove", "nokey", "s2", "a"]), ":0\r\n");
     assert_eq!(r.call(&["smove", "s1", "s1", "b"]), ":1\r\n");
     assert_eq!(r.call(&["smove", "s1", "s1", "x"]), ":0\r\n");
     assert_eq!(r.call(&["smove", "s1", "s2", "b"]), ":1\r\n");
     assert_eq!(r.call(&["scard", "s1"]), ":0\r\n");
-    assert_eq!(r.call(&["sort", "s2", "alpha"]), "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n");
+    assert_eq!(
+        r.call(&["sort", "s2", "alpha"]),
+        "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n"
+    );
     assert_eq!(r.call(&["smove", "s2", "s3", "c"]), ":1\r\n");
     assert_eq!(r.call(&["smembers", "s3"]), "*1\r\n$1\r\nc\r\n");
 }
@@ -128,8 +245,14 @@ fn spop_srandmember_errors() {
     assert_eq!(r.call(&["spop", "nokey"]), "$-1\r\n");
     assert_eq!(r.call(&["spop", "nokey", "0"]), "*0\r\n");
     assert_eq!(r.call(&["spop", "nokey", "3"]), "*0\r\n");
-    assert_eq!(r.call(&["spop", "s", "-1"]), "-ERR value is out of range, must be positive\r\n");
-    assert_eq!(r.call(&["spop", "s", "x"]), "-ERR value is out of range, must be positive\r\n");
+    assert_eq!(
+        r.call(&["spop", "s", "-1"]),
+        "-ERR value is out of range, must be positive\r\n"
+    );
+    assert_eq!(
+        r.call(&["spop", "s", "x"]),
+        "-ERR value is out of range, must be positive\r\n"
+    );
     assert_eq!(r.call(&["spop", "s", "1", "2"]), "-ERR syntax error\r\n");
     assert_eq!(r.call(&["spop", "s", "0"]), "*0\r\n");
     assert_eq!(r.call(&["srandmember", "nokey"]), "$-1\r\n");
@@ -137,10 +260,19 @@ fn spop_srandmember_errors() {
     assert_eq!(r.call(&["srandmember", "nokey", "-5"]), "*0\r\n");
     assert_eq!(r.call(&["srandmember", "s", "-9223372036854775808"]), "-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807\r\n");
     assert_eq!(r.call(&["srandmember", "s", "0"]), "*0\r\n");
-    assert_eq!(r.call(&["srandmember", "s", "x"]), "-ERR value is not an integer or out of range\r\n");
-    assert_eq!(r.call(&["srandmember", "s", "1", "2"]), "-ERR syntax error\r\n");
+    assert_eq!(
+        r.call(&["srandmember", "s", "x"]),
+        "-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        r.call(&["srandmember", "s", "1", "2"]),
+        "-ERR syntax error\r\n"
+    );
     assert_eq!(r.call(&["srandmember", "s", "5"]), "*1\r\n$1\r\n1\r\n");
-    assert_eq!(r.call(&["srandmember", "s", "-3"]), "*3\r\n$1\r\n1\r\n$1\r\n1\r\n$1\r\n1\r\n");
+    assert_eq!(
+        r.call(&["srandmember", "s", "-3"]),
+        "*3\r\n$1\r\n1\r\n$1\r\n1\r\n$1\r\n1\r\n"
+    );
     assert_eq!(r.call(&["spop", "s", "5"]), "*1\r\n$1\r\n1\r\n");
     assert_eq!(r.call(&["scard", "s"]), ":0\r\n");
 }
@@ -150,14 +282,32 @@ fn sscan() {
     let s = Server::start();
     let mut r = s.raw();
     assert_eq!(r.call(&["sadd", "s", "1", "2", "3"]), ":3\r\n");
-    assert_eq!(r.call(&["sscan", "s", "0"]), "*2\r\n$1\r\n0\r\n*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n");
-    assert_eq!(r.call(&["sscan", "s", "0", "match", "2"]), "*2\r\n$1\r\n0\r\n*1\r\n$1\r\n2\r\n");
-    assert_eq!(r.call(&["sscan", "s", "0", "count", "10"]), "*2\r\n$1\r\n0\r\n*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n");
+    assert_eq!(
+        r.call(&["sscan", "s", "0"]),
+        "*2\r\n$1\r\n0\r\n*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
+    );
+    assert_eq!(
+        r.call(&["sscan", "s", "0", "match", "2"]),
+        "*2\r\n$1\r\n0\r\n*1\r\n$1\r\n2\r\n"
+    );
+    assert_eq!(
+        r.call(&["sscan", "s", "0", "count", "10"]),
+        "*2\r\n$1\r\n0\r\n*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
+    );
     assert_eq!(r.call(&["sscan", "s", "x"]), "-ERR invalid cursor\r\n");
-    assert_eq!(r.call(&["sscan", "s", "0", "count", "0"]), "-ERR syntax error\r\n");
-    assert_eq!(r.call(&["sscan", "s", "0", "count", "x"]), "-ERR value is not an integer or out of range\r\n");
+    assert_eq!(
+        r.call(&["sscan", "s", "0", "count", "0"]),
+        "-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        r.call(&["sscan", "s", "0", "count", "x"]),
+        "-ERR value is not an integer or out of range\r\n"
+    );
     assert_eq!(r.call(&["sscan", "s", "0", "foo"]), "-ERR syntax error\r\n");
-    assert_eq!(r.call(&["sscan", "s", "0", "match"]), "-ERR syntax error\r\n");
+    assert_eq!(
+        r.call(&["sscan", "s", "0", "match"]),
+        "-ERR syntax error\r\n"
+    );
     assert_eq!(r.call(&["sscan", "nokey", "0"]), "*2\r\n$1\r\n0\r\n*0\r\n");
 }
 
@@ -167,13 +317,28 @@ fn resp3_shapes() {
     let mut r = s.raw();
     r.call(&["hello", "3"]);
     assert_eq!(r.call(&["sadd", "s", "1", "2", "3"]), ":3\r\n");
-    assert_eq!(r.call(&["smembers", "s"]), "~3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n");
-    assert_eq!(r.call(&["sinter", "s"]), "~3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n");
-    assert_eq!(r.call(&["sunion", "s"]), "~3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n");
-    assert_eq!(r.call(&["sdiff", "s"]), "~3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n");
+    assert_eq!(
+        r.call(&["smembers", "s"]),
+        "~3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
+    );
+    assert_eq!(
+        r.call(&["sinter", "s"]),
+        "~3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
+    );
+    assert_eq!(
+        r.call(&["sunion", "s"]),
+        "~3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
+    );
+    assert_eq!(
+        r.call(&["sdiff", "s"]),
+        "~3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
+    );
     assert_eq!(r.call(&["spop", "nokey", "1"]), "~0\r\n");
     assert_eq!(r.call(&["spop", "s", "0"]), "~0\r\n");
-    assert_eq!(r.call(&["srandmember", "s", "5"]), "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n");
+    assert_eq!(
+        r.call(&["srandmember", "s", "5"]),
+        "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
+    );
     assert_eq!(r.call(&["smismember", "s", "1", "7"]), "*2\r\n:1\r\n:0\r\n");
     assert_eq!(r.call(&["spop", "nokey"]), "_\r\n");
 }

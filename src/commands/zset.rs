@@ -664,10 +664,103 @@ impl LexRange {
             LexBound::Excl(v) => m < v.as_slice(),
         }
     }
+    /// Ranks lo..hi of the entries inside the range. Lex ranges assume
+    /// equal scores; for a listpack Redis scans linearly (first member
+    /// >= min, then while <= max), which we reproduce so that mixed scores
+    /// give the same answers.
     pub fn bounds(&self, z: &ZSet) -> (usize, usize) {
+        if z.dict.is_none() {
+            if !self.listpack_in_range(z) {
+                return (0, 0);
+            }
+            let Some(lo) = z.tree.iter().position(|e| !self.below_min(&e.1)) else {
+                return (0, 0);
+            };
+            let run = z
+                .tree
+                .iter_from(lo)
+                .take_while(|e| self.within_max(&e.1))
+                .count();
+            return (lo, lo + run);
+        }
         let lo = z.tree.partition_point(|e| self.below_min(&e.1));
         let hi = z.tree.partition_point(|e| self.within_max(&e.1));
         (lo, hi.max(lo))
+    }
+
+    /// Is the range non-empty and could it overlap the listpack (its last
+    /// member >= min, its first <= max)?
+    fn listpack_in_range(&self, z: &ZSet) -> bool {
+        fn rank(b: &LexBound) -> (u8, Option<&[u8]>) {
+            match b {
+                LexBound::Min => (0, None),
+                LexBound::Max => (2, None),
+                LexBound::Incl(v) | LexBound::Excl(v) => (1, Some(v.as_slice())),
+            }
+        }
+        let (a, b) = (rank(&self.min), rank(&self.max));
+        let cmp = a.0.cmp(&b.0).then(a.1.cmp(&b.1));
+        let ex = matches!(self.min, LexBound::Excl(_)) || matches!(self.max, LexBound::Excl(_));
+        if cmp == std::cmp::Ordering::Greater || (cmp == std::cmp::Ordering::Equal && ex) {
+            return false;
+        }
+        let n = z.len();
+        match (z.tree.get(n.wrapping_sub(1)), z.tree.get(0)) {
+            (Some(last), Some(first)) => !self.below_min(&last.1) && self.within_max(&first.1),
+            _ => false,
+        }
+    }
+
+    /// ZRANGEBYLEX over a listpack exactly as Redis walks it: find the
+    /// first (or, reversed, last) member in range, skip `offset`, then emit
+    /// while still inside the far bound.
+    fn listpack_select(&self, z: &ZSet, rev: bool, offset: i64, limit: i64) -> Vec<Entry> {
+        if !self.listpack_in_range(z) || offset < 0 {
+            return Vec::new();
+        }
+        let n = z.len();
+        let take = if limit < 0 {
+            usize::MAX
+        } else {
+            limit as usize
+        };
+        let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+        if rev {
+            let Some(hi) = z
+                .tree
+                .iter_rev_from(n - 1)
+                .position(|e| self.within_max(&e.1))
+            else {
+                return Vec::new();
+            };
+            let hi = n - 1 - hi;
+            match z.tree.get(hi) {
+                Some(e) if !self.below_min(&e.1) => {}
+                _ => return Vec::new(),
+            }
+            z.tree
+                .iter_rev_from(hi)
+                .skip(skip)
+                .take(take)
+                .take_while(|e| !self.below_min(&e.1))
+                .cloned()
+                .collect()
+        } else {
+            let Some(lo) = z.tree.iter().position(|e| !self.below_min(&e.1)) else {
+                return Vec::new();
+            };
+            match z.tree.get(lo) {
+                Some(e) if self.within_max(&e.1) => {}
+                _ => return Vec::new(),
+            }
+            z.tree
+                .iter_from(lo)
+                .skip(skip)
+                .take(take)
+                .take_while(|e| self.within_max(&e.1))
+                .cloned()
+                .collect()
+        }
     }
 }
 
@@ -1151,6 +1244,7 @@ fn zrange_generic(
                 let (lo, hi) = r.bounds(z);
                 slice(z, lo, hi, rev, offset, limit)
             }
+            R::Lex(r) if z.dict.is_none() => r.listpack_select(z, rev, offset, limit),
             R::Lex(r) => {
                 let (lo, hi) = r.bounds(z);
                 slice(z, lo, hi, rev, offset, limit)
