@@ -665,9 +665,9 @@ impl LexRange {
         }
     }
     /// Ranks lo..hi of the entries inside the range. Lex ranges assume
-    /// equal scores; for a listpack Redis scans linearly (first member
-    /// >= min, then while <= max), which we reproduce so that mixed scores
-    /// give the same answers.
+    /// equal scores; for a listpack Redis scans linearly (the first member
+    /// not below min, then on while not above max), which we reproduce so
+    /// that mixed scores give the same answers.
     pub fn bounds(&self, z: &ZSet) -> (usize, usize) {
         if z.dict.is_none() {
             if !self.listpack_in_range(z) {
