@@ -552,6 +552,21 @@ fn srandmember_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
                 return;
             } else if count >= s.len() as u64 {
                 s.members()
+            } else if count * 3 <= s.len() as u64 {
+                // Small sample of a big set: draw until `count` distinct.
+                let mut seen = std::collections::HashSet::new();
+                let mut out = Vec::with_capacity(count as usize);
+                while (out.len() as u64) < count {
+                    match s.random() {
+                        Some(m) => {
+                            if seen.insert(m.clone()) {
+                                out.push(m);
+                            }
+                        }
+                        None => break,
+                    }
+                }
+                out
             } else {
                 let mut all = s.members();
                 // Partial Fisher-Yates: the first `count` are a uniform sample.

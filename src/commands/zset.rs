@@ -1632,6 +1632,19 @@ fn zrandmember_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
             if count >= size as u64 {
                 // Redis walks the whole set from the tail here.
                 z.tree.iter_rev_from(size - 1).cloned().collect()
+            } else if count * 3 <= size as u64 {
+                // Small sample of a big set: distinct random ranks.
+                let mut seen = std::collections::HashSet::new();
+                let mut out = Vec::with_capacity(count as usize);
+                while (out.len() as u64) < count {
+                    let i = crate::util::random_below(size as u64) as usize;
+                    if seen.insert(i) {
+                        if let Some(e) = z.tree.get(i) {
+                            out.push(e.clone());
+                        }
+                    }
+                }
+                out
             } else {
                 let mut idx: Vec<usize> = (0..size).collect();
                 for i in 0..count as usize {
