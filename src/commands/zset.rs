@@ -809,6 +809,41 @@ fn rank_bounds(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
     Some((start as usize, end as usize))
 }
 
+/// Scores that are small integers print the same under %.17g as in
+/// decimal; format those without the general (slow) path.
+fn small_int(d: f64) -> Option<i64> {
+    if d.fract() == 0.0 && d.abs() < 1e15 && !(d == 0.0 && d.is_sign_negative()) {
+        Some(d as i64)
+    } else {
+        None
+    }
+}
+
+/// A score as Redis's addReplyDouble writes it.
+pub fn put_score(r: &mut crate::protocol::Reply, d: f64) {
+    match small_int(d) {
+        Some(n) => {
+            let s = n.to_string();
+            if r.resp >= 3 {
+                r.raw(b",");
+                r.raw(s.as_bytes());
+                r.raw(b"\r\n");
+            } else {
+                r.bulk(s.as_bytes());
+            }
+        }
+        None => r.double(d),
+    }
+}
+
+/// A score as text (%.17g), for ZSCAN.
+fn score_string(d: f64) -> String {
+    match small_int(d) {
+        Some(n) => n.to_string(),
+        None => format_double_g17(d),
+    }
+}
+
 /// Reply entries as ZRANGE does: flat in RESP2 (member, score...), pairs
 /// in RESP3 when with scores.
 fn reply_entries(ctx: &mut Ctx, v: &[Entry], withscores: bool) {
@@ -825,7 +860,7 @@ fn reply_entries(ctx: &mut Ctx, v: &[Entry], withscores: bool) {
         }
         r.bulk(&e.1);
         if withscores {
-            r.double(e.0);
+            put_score(r, e.0);
         }
     }
 }
@@ -983,7 +1018,7 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[Bytes], mut fl: u8) {
         ctx.dirty(added + updated);
         if incr {
             if processed > 0 {
-                ctx.reply().double(last);
+                put_score(ctx.reply(), last);
             } else {
                 ctx.reply().null();
             }
@@ -1051,7 +1086,7 @@ fn zscore_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
     match read_z(ctx, &argv[1]) {
         Err(()) => ctx.wrongtype(),
         Ok(z) => match z.and_then(|z| z.score(&argv[2])) {
-            Some(s) => ctx.reply().double(s),
+            Some(s) => put_score(ctx.reply(), s),
             None => ctx.reply().null(),
         },
     }
@@ -1069,7 +1104,7 @@ fn zmscore_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
     r.array(v.len());
     for s in v {
         match s {
-            Some(s) => r.double(s),
+            Some(s) => put_score(r, s),
             None => r.null(),
         }
     }
@@ -1417,7 +1452,7 @@ pub fn reply_popped(ctx: &mut Ctx, v: &[Entry], nested: bool) {
             r.array(2);
         }
         r.bulk(&e.1);
-        r.double(e.0);
+        put_score(r, e.0);
     }
 }
 
@@ -1617,7 +1652,7 @@ fn zrandmember_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
                 }
                 r.bulk(&e.1);
                 if withscores {
-                    r.double(e.0);
+                    put_score(r, e.0);
                 }
             }
         }
@@ -1983,7 +2018,7 @@ fn zscan_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
                 let mut v = Vec::with_capacity(z.len() * 2);
                 for e in z.tree.iter() {
                     v.push(e.1.to_vec());
-                    v.push(format_double_g17(e.0).into_bytes());
+                    v.push(score_string(e.0).into_bytes());
                 }
                 (0, v)
             }
@@ -1994,7 +2029,7 @@ fn zscan_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
                 loop {
                     cursor = d.scan(cursor, |m, s| {
                         items.push(m.to_vec());
-                        items.push(format_double_g17(*s).into_bytes());
+                        items.push(score_string(*s).into_bytes());
                     });
                     iters -= 1;
                     if cursor == 0 || iters == 0 || items.len() / 2 >= o.count {
