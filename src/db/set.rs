@@ -42,6 +42,28 @@ pub fn as_int(m: &[u8]) -> Option<i64> {
     crate::util::parse_i64(m)
 }
 
+/// A random member with (nearly) equal odds for every member: pick a
+/// random bucket and accept it in proportion to its chain length, so that
+/// members sharing a bucket are not under-represented.
+fn fair_random(d: &Dict<SBytes, ()>) -> Option<Vec<u8>> {
+    if d.is_empty() {
+        return None;
+    }
+    const CAP: u64 = 4;
+    let mut chain: Vec<Vec<u8>> = Vec::with_capacity(4);
+    for _ in 0..1000 {
+        chain.clear();
+        d.scan(crate::util::random_u64(), |k, _| chain.push(k.to_vec()));
+        let l = chain.len() as u64;
+        if l == 0 || crate::util::random_below(CAP.max(l)) >= l {
+            continue;
+        }
+        let i = crate::util::random_below(l) as usize;
+        return Some(std::mem::take(&mut chain[i]));
+    }
+    d.random_entry().map(|(k, _)| k.to_vec())
+}
+
 impl Set {
     /// An empty set suited to hold `first` (intset if it is an integer).
     pub fn new_for(first: &[u8]) -> Set {
@@ -159,7 +181,7 @@ impl Set {
                 let i = crate::util::random_below(v.len() as u64) as usize;
                 Some(v[i].to_string().into_bytes())
             }
-            Set::Hash(d) => d.random_entry().map(|(k, _)| k.to_vec()),
+            Set::Hash(d) => fair_random(d),
         }
     }
 
