@@ -857,13 +857,28 @@ pub struct ScanOpts {
     pub pattern: Option<Bytes>,
 }
 
+/// A cursor as strtoul reads it: optional sign (a minus wraps around),
+/// decimal digits, nothing else.
+fn parse_cursor(b: &[u8]) -> Option<u64> {
+    if b.is_empty() {
+        return Some(0);
+    }
+    let (neg, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        b'+' => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || !digits.iter().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let v: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
 /// Parse "cursor [MATCH pat] [COUNT n]" starting at argv[at] (the cursor);
 /// replies the error and returns None on bad input.
 pub fn parse_scan(ctx: &mut Ctx, argv: &[Bytes], at: usize) -> Option<ScanOpts> {
-    let cursor = match std::str::from_utf8(&argv[at])
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-    {
+    let cursor = match parse_cursor(&argv[at]) {
         Some(c) => c,
         None => {
             ctx.error("ERR invalid cursor");
@@ -945,7 +960,7 @@ fn sscan_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
             Set::Hash(_) => {
                 let mut items = Vec::new();
                 let mut cursor = o.cursor;
-                let mut iters = o.count * 10;
+                let mut iters = o.count.saturating_mul(10);
                 loop {
                     cursor = s.scan(cursor, |m| items.push(m.to_vec()));
                     iters -= 1;

@@ -2025,7 +2025,7 @@ fn zscan_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
             Some(d) => {
                 let mut items = Vec::new();
                 let mut cursor = o.cursor;
-                let mut iters = o.count * 10;
+                let mut iters = o.count.saturating_mul(10);
                 loop {
                     cursor = d.scan(cursor, |m, s| {
                         items.push(m.to_vec());
