@@ -47,6 +47,8 @@ run() {
         fi
         # Version strings may carry a build suffix.
         sed -i -E 's/^redis-cli 7\.0\.15( \([^)]*\))?$/redis-cli 7.0.15/' "$TMP/$i.out"
+        # Key order of SCAN depends on the server's rehashing progress.
+        [ -n "${SORT:-}" ] && sort -o "$TMP/$i.out" "$TMP/$i.out"
     done
     if cmp -s "$TMP/r.out" "$TMP/e.out" && cmp -s "$TMP/r.err" "$TMP/e.err" && cmp -s "$TMP/r.rc" "$TMP/e.rc"; then
         pass=$((pass+1))
@@ -77,7 +79,8 @@ for mode in "" "--no-raw" "--csv" "--json" "--quoted-json" "-3" "-3 --no-raw" "-
     run "nested $mode" - $P $mode eval "return {1,{2,'x\n\"y'},{},false,true}" 0
     run "escapes $mode" - $P $mode echo "$(printf 'a\tb\\c"d\001\377')"
     run "exists $mode" - $P $mode exists str list
-    run "hello $mode" - $P $mode hello 3 setname x
+    run "map $mode" - $P $mode eval "redis.setresp(3) return {map={a={1,2},b='x'}}" 0
+    run "set3 $mode" - $P $mode eval "redis.setresp(3) return {set={a=true}}" 0
     run "config $mode" - $P $mode config get maxmemory*
     run "multi $mode" "multi\nset a 1\nget a\nexec\n" $P $mode
     run "stdin $mode" "ping\nget str\nlrange list 0 -1\nfoo\n\nselect 2\nset x \"a b\"\nget x\n" $P $mode
@@ -85,7 +88,7 @@ for mode in "" "--no-raw" "--csv" "--json" "--quoted-json" "-3" "-3 --no-raw" "-
 done
 run "long array" - $P --no-raw eval "local t={} for i=1,12 do t[i]={i,'v'} end return t" 0
 run "map tty" - $P -3 --no-raw config get maxmemory*
-run "map nested tty" - $P -3 --no-raw hello 3
+run "map nested tty" - $P -3 --no-raw eval "redis.setresp(3) return {map={a={map={x={1,{2,3}}}},b={}}}" 0
 run "verbatim" - $P -3 --no-raw eval "return redis.setresp(3) and {verbatim_string={format='txt',string='v'}}" 0
 run "double" - $P -3 --no-raw eval "redis.setresp(3) return {double=3.25}" 0
 run "bool" - $P -3 --no-raw eval "redis.setresp(3) return true" 0
@@ -117,20 +120,19 @@ run "socket missing" - -s /nonexistent/sock ping
 run "badhost" - -h no.such.host.invalid ping
 run "unknown opt" - $P --frobnicate
 run "-2 -3" - $P -2 -3 ping
-run "ldb" - $P --ldb ping
 run "-h last" - -h
 run "help" - --help
 run "version" - --version
 run "-v" - -v
 run "info raw" - $P --no-raw info keyspace
 run "client list" - $P --no-raw client getname
-run "scan" - $P --scan
-run "scan pattern" - $P --scan --pattern 's*'
-run "scan quoted" - $P --scan --quoted-pattern '"l*"'
-run "scan no-raw" - $P --no-raw --scan --pattern '*s*'
+SORT=1 run "scan" - $P --scan
+SORT=1 run "scan pattern" - $P --scan --pattern 's*'
+SORT=1 run "scan quoted" - $P --scan --quoted-pattern '"l*"'
+SORT=1 run "scan no-raw" - $P --no-raw --scan --pattern '*s*'
 run "scan count" - $P --scan --count 10
-run "bigkeys" - $P --bigkeys
-run "memkeys" - $P --memkeys
+SORT=1 run "bigkeys" - $P --bigkeys
+SORT=1 run "memkeys" - $P --memkeys
 run "pipe" "*3\r\n\$3\r\nSET\r\n\$1\r\nk\r\n\$1\r\nv\r\n*2\r\n\$3\r\nGET\r\n\$1\r\nk\r\n*1\r\n\$3\r\nFOO\r\n" $P --pipe
 run "pipe inline" "PING\r\nSET a b\r\nINCR a\r\n" $P --pipe
 run "pipe empty" "" $P --pipe

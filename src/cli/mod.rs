@@ -1069,11 +1069,11 @@ fn read_all_stdin() -> Vec<u8> {
     v
 }
 
-fn noninteractive(cli: &mut Cli, args: &[String]) -> i32 {
+fn noninteractive(cli: &mut Cli, args: &[Vec<u8>]) -> i32 {
     let mut argv: Vec<Vec<u8>> = Vec::with_capacity(args.len() + 1);
     for a in args {
         if cli.cfg.quoted_input {
-            match format::unquote(a.as_bytes()) {
+            match format::unquote(a) {
                 Some(v) => argv.push(v),
                 None => {
                     out_str("Invalid quoted string\n");
@@ -1081,7 +1081,7 @@ fn noninteractive(cli: &mut Cli, args: &[String]) -> i32 {
                 }
             }
         } else {
-            argv.push(a.as_bytes().to_vec());
+            argv.push(a.clone());
         }
     }
     if cli.cfg.stdin_lastarg {
@@ -1132,7 +1132,22 @@ pub fn main(args: Vec<String>) -> i32 {
         cfg.push_output = false;
     }
     let first = parse_options(&args, &mut cfg);
-    let rest: Vec<String> = args[first..].to_vec();
+    // Command arguments are passed on as raw bytes.
+    let raw: Vec<Vec<u8>> = {
+        use std::os::unix::ffi::OsStrExt;
+        let os: Vec<Vec<u8>> = std::env::args_os().map(|a| a.as_bytes().to_vec()).collect();
+        let same = os.len() == args.len()
+            && os
+                .iter()
+                .zip(args.iter())
+                .all(|(o, a)| String::from_utf8_lossy(o) == a.as_str());
+        if same {
+            os
+        } else {
+            args.iter().map(|a| a.as_bytes().to_vec()).collect()
+        }
+    };
+    let rest: Vec<Vec<u8>> = raw[first..].to_vec();
 
     // REDISCLI_AUTH, unless a password was given on the command line.
     if cfg.auth.is_none() {

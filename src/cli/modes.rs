@@ -653,7 +653,7 @@ pub(crate) fn ask_password(msg: &str) -> Vec<u8> {
 /* Eval mode                                                            */
 /* ------------------------------------------------------------------ */
 
-pub(crate) fn eval_mode(cli: &mut Cli, args: &[String]) -> i32 {
+pub(crate) fn eval_mode(cli: &mut Cli, args: &[Vec<u8>]) -> i32 {
     let file = cli.cfg.eval.clone().unwrap_or_default();
     loop {
         if cli.cfg.eval_ldb {
@@ -683,11 +683,11 @@ help    -- Show Lua script debugging commands.\n\n",
         let mut got_comma = false;
         let mut keys = 0;
         for a in args {
-            if !got_comma && a == "," {
+            if !got_comma && a == b"," {
                 got_comma = true;
                 continue;
             }
-            argv.push(a.as_bytes().to_vec());
+            argv.push(a.clone());
             if !got_comma {
                 keys += 1;
             }
