@@ -145,6 +145,18 @@ run "stdin help" "help set\nhelp @hyperloglog\n" $P
 run "quit" "ping\nquit\nping\n" $P
 run "monitor err" - $P monitor extra
 run "subscribe err" - $P subscribe
+printf 'local a = 1\nredis.call("set", KEYS[1], ARGV[1])\nreturn a + 1\n' >"$TMP/t.lua"
+printf 'bad lua(' >"$TMP/bad.lua"
+run "eval" - $P --eval t.lua k , v
+run "eval nokeys" - $P --eval t.lua , v
+run "eval -3" - $P -3 --no-raw --eval t.lua k , v
+run "eval bad" - $P --eval bad.lua
+run "ldb" "step\nprint\nrestart\nstep\nc\nping\n" $P --ldb --eval t.lua k , v
+run "ldb sync" "step\nlist\nc\n" $P --ldb-sync-mode --eval t.lua k , v
+TERM=xterm run "ldb color" "step\nc\n" $P --ldb --eval t.lua k , v
+run "ldb bad" "step\n" $P --ldb --eval bad.lua
+
+run "script debug" "script debug yes\neval \"return 1\" 0\nstep\nping\n" $P
 
 echo "cli-compare: $pass passed, $fail failed"
 [ $fail = 0 ]

@@ -56,7 +56,9 @@ fn run_env(port: u16, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)])
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn cli");
     {
         let mut si = child.stdin.take().unwrap();
@@ -165,7 +167,10 @@ fn hello3_map_forms() {
         s.lines()
             .map(|l| {
                 if l.contains("\"id\"") || l.starts_with("id ") {
-                    let cut = l.rfind(|c: char| !c.is_ascii_digit()).map(|i| i + 1).unwrap_or(0);
+                    let cut = l
+                        .rfind(|c: char| !c.is_ascii_digit())
+                        .map(|i| i + 1)
+                        .unwrap_or(0);
                     format!("{}N", &l[..cut])
                 } else {
                     l.to_string()
@@ -272,7 +277,11 @@ fn pipe_mode() {
         0,
     );
     // Inline commands and errors.
-    let o = run_in(t.port, &["--pipe"], "PING\r\nNOSUCH a b\r\nECHO x\r\nSELECT 99\r\n");
+    let o = run_in(
+        t.port,
+        &["--pipe"],
+        "PING\r\nNOSUCH a b\r\nECHO x\r\nSELECT 99\r\n",
+    );
     check(
         &o,
         "All data transferred. Waiting for the last reply...\nLast reply received from server.\nerrors: 2, replies: 4\n",
@@ -289,11 +298,19 @@ fn pipe_mode() {
     // A larger stream.
     let mut big = String::new();
     for i in 0..5000 {
-        big.push_str(&format!("*2\r\n$4\r\nECHO\r\n${}\r\n{}\r\n", i.to_string().len(), i));
+        big.push_str(&format!(
+            "*2\r\n$4\r\nECHO\r\n${}\r\n{}\r\n",
+            i.to_string().len(),
+            i
+        ));
     }
     let o = run_in(t.port, &["--pipe"], &big);
     assert_eq!(o.code, 0);
-    assert!(o.stdout.ends_with("errors: 0, replies: 5000\n"), "{}", o.stdout);
+    assert!(
+        o.stdout.ends_with("errors: 0, replies: 5000\n"),
+        "{}",
+        o.stdout
+    );
 }
 
 #[test]
@@ -303,11 +320,17 @@ fn connection_failures() {
     check(
         &o,
         "",
-        &format!("Could not connect to Redis at 127.0.0.1:{}: Connection refused\n", port),
+        &format!(
+            "Could not connect to Redis at 127.0.0.1:{}: Connection refused\n",
+            port
+        ),
         1,
     );
     let o = run_in(port, &[], "ping\nping\n");
-    let line = format!("Could not connect to Redis at 127.0.0.1:{}: Connection refused\n", port);
+    let line = format!(
+        "Could not connect to Redis at 127.0.0.1:{}: Connection refused\n",
+        port
+    );
     check(&o, "", &line.repeat(3), 0);
     let o = run(port, &["-s", "/nonexistent/ermine.sock", "ping"]);
     check(
@@ -324,8 +347,16 @@ fn connection_failures() {
 fn select_and_db_options() {
     let t = target();
     let o = run(t.port, &["-n", "99", "ping"]);
-    check(&o, "PONG\n", "SELECT 99 failed: ERR DB index is out of range\n", 0);
-    let o = run(t.port, &["-u", &format!("redis://127.0.0.1:{}/2", t.port), "ping"]);
+    check(
+        &o,
+        "PONG\n",
+        "SELECT 99 failed: ERR DB index is out of range\n",
+        0,
+    );
+    let o = run(
+        t.port,
+        &["-u", &format!("redis://127.0.0.1:{}/2", t.port), "ping"],
+    );
     check(&o, "PONG\n", "", 0);
 }
 
@@ -352,10 +383,27 @@ fn auth_options() {
         ),
         0,
     );
-    let o = run(s.port, &["--user", "default", "-a", "secret", "--no-auth-warning", "ping"]);
+    let o = run(
+        s.port,
+        &[
+            "--user",
+            "default",
+            "-a",
+            "secret",
+            "--no-auth-warning",
+            "ping",
+        ],
+    );
     check(&o, "PONG\n", "", 0);
     // An empty user name before ':' is sent as such (and fails), like redis-cli.
-    let o = run(s.port, &["-u", &format!("redis://:secret@127.0.0.1:{}/0", s.port), "ping"]);
+    let o = run(
+        s.port,
+        &[
+            "-u",
+            &format!("redis://:secret@127.0.0.1:{}/0", s.port),
+            "ping",
+        ],
+    );
     check(
         &o,
         "NOAUTH Authentication required.\n\n",
@@ -365,9 +413,24 @@ fn auth_options() {
         ),
         0,
     );
-    let o = run(s.port, &["-u", &format!("redis://secret@127.0.0.1:{}/0", s.port), "ping"]);
+    let o = run(
+        s.port,
+        &[
+            "-u",
+            &format!("redis://secret@127.0.0.1:{}/0", s.port),
+            "ping",
+        ],
+    );
     check(&o, "PONG\n", warn, 0);
-    let o = run(s.port, &["-u", &format!("redis://default:secret@127.0.0.1:{}", s.port), "--no-auth-warning", "ping"]);
+    let o = run(
+        s.port,
+        &[
+            "-u",
+            &format!("redis://default:secret@127.0.0.1:{}", s.port),
+            "--no-auth-warning",
+            "ping",
+        ],
+    );
     check(&o, "PONG\n", "", 0);
     let o = run_env(s.port, &["ping"], None, &[("REDISCLI_AUTH", "secret")]);
     check(&o, "PONG\n", "", 0);
@@ -382,9 +445,19 @@ fn auth_options() {
 fn option_errors_and_info() {
     let t = target();
     let o = run(t.port, &["--frobnicate"]);
-    check(&o, "", "Unrecognized option or bad number of args for: '--frobnicate'\n", 1);
+    check(
+        &o,
+        "",
+        "Unrecognized option or bad number of args for: '--frobnicate'\n",
+        1,
+    );
     let o = run(t.port, &["-t", "1", "ping"]);
-    check(&o, "", "Unrecognized option or bad number of args for: '-t'\n", 1);
+    check(
+        &o,
+        "",
+        "Unrecognized option or bad number of args for: '-t'\n",
+        1,
+    );
     let o = run(t.port, &["-2", "-3", "ping"]);
     check(&o, "", "Options -2 and -3 are mutually exclusive.\n", 1);
     let o = run(t.port, &["-u", "http://x", "ping"]);

@@ -211,7 +211,7 @@ pub fn tty(r: &Reply, prefix: &[u8], out: &mut Vec<u8>) -> Result<(), i32> {
                 }
             }
             let mut child_prefix = prefix.to_vec();
-            child_prefix.extend(std::iter::repeat(b' ').take(idxlen + 2));
+            child_prefix.extend(std::iter::repeat_n(b' ', idxlen + 2));
             let sep = match r {
                 Reply::Set(_) => '~',
                 Reply::Map(_) => '#',
@@ -282,6 +282,109 @@ pub fn raw(r: &Reply, mb_delim: &[u8], out: &mut Vec<u8>) -> Result<(), i32> {
             }
         }
         Reply::BigNum(_) => return Err(r.type_code()),
+    }
+    Ok(())
+}
+
+/// State of a Lua debugging session seen by the raw formatter.
+#[derive(Default)]
+pub struct Ldb {
+    /// Set when the server announced the end of the session.
+    pub ended: bool,
+}
+
+fn contains(h: &[u8], n: &[u8]) -> bool {
+    h.windows(n.len()).any(|w| w == n)
+}
+
+fn is_color_term() -> bool {
+    std::env::var("TERM")
+        .map(|t| t.contains("xterm"))
+        .unwrap_or(false)
+}
+
+/// Lua debugger output lines, colored by their tag on xterm-like
+/// terminals.
+fn colorized_ldb(out: &mut Vec<u8>, s: &[u8]) {
+    let s = cstr(s);
+    let mut color = "white";
+    if contains(s, b"<debug>") {
+        color = "bold";
+    }
+    if contains(s, b"<redis>") {
+        color = "green";
+    }
+    if contains(s, b"<reply>") {
+        color = "cyan";
+    }
+    if contains(s, b"<error>") {
+        color = "red";
+    }
+    if contains(s, b"<hint>") {
+        color = "bold";
+    }
+    if contains(s, b"<value>") || contains(s, b"<retval>") {
+        color = "magenta";
+    }
+    if s.len() > 4 && s[3].is_ascii_digit() {
+        if s[1] == b'>' {
+            color = "yellow";
+        } else if s[2] == b'#' {
+            color = "bold";
+        }
+    }
+    if !is_color_term() {
+        out.extend_from_slice(s);
+        return;
+    }
+    let bold = color.contains("bold") as i32;
+    let code = match color {
+        "red" => 31,
+        "green" => 32,
+        "yellow" => 33,
+        "blue" => 34,
+        "magenta" => 35,
+        "cyan" => 36,
+        _ => 37,
+    };
+    out.extend_from_slice(format!("\x1b[{};{};49m", bold, code).as_bytes());
+    out.extend_from_slice(s);
+    out.extend_from_slice(b"\x1b[0m");
+}
+
+/// Raw form while a Lua debugging session is active.
+pub fn raw_ldb(r: &Reply, mb_delim: &[u8], out: &mut Vec<u8>, ldb: &mut Ldb) -> Result<(), i32> {
+    match r {
+        Reply::Status(s) if !ldb.ended => {
+            if s.starts_with(b"<endsession>") {
+                ldb.ended = true;
+            } else {
+                colorized_ldb(out, s);
+            }
+        }
+        Reply::Array(v) | Reply::Set(v) | Reply::Push(v) => {
+            for (i, e) in v.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(cstr(mb_delim));
+                }
+                raw_ldb(e, mb_delim, out, ldb)?;
+            }
+        }
+        Reply::Map(v) => {
+            let mut i = 0;
+            while i < v.len() {
+                if i > 0 {
+                    out.extend_from_slice(cstr(mb_delim));
+                }
+                raw_ldb(&v[i], mb_delim, out, ldb)?;
+                out.push(b' ');
+                if let Some(val) = v.get(i + 1) {
+                    raw_ldb(val, mb_delim, out, ldb)?;
+                }
+                i += 2;
+            }
+        }
+        other => raw(other, mb_delim, out)?,
     }
     Ok(())
 }
@@ -441,7 +544,12 @@ mod tests {
     fn split() {
         assert_eq!(
             split_args(b"set \"a b\" 'c d' e\\x").unwrap(),
-            vec![b"set".to_vec(), b"a b".to_vec(), b"c d".to_vec(), b"e\\x".to_vec()]
+            vec![
+                b"set".to_vec(),
+                b"a b".to_vec(),
+                b"c d".to_vec(),
+                b"e\\x".to_vec()
+            ]
         );
         assert_eq!(split_args(b"\"\\x41\\n\"").unwrap(), vec![b"A\n".to_vec()]);
         assert!(split_args(b"\"abc").is_none());
@@ -466,7 +574,12 @@ mod tests {
 
     #[test]
     fn tty_map() {
-        let r = Reply::Map(vec![b("k"), b("v"), b("l"), Reply::Array(vec![b("x"), b("y")])]);
+        let r = Reply::Map(vec![
+            b("k"),
+            b("v"),
+            b("l"),
+            Reply::Array(vec![b("x"), b("y")]),
+        ]);
         let mut out = Vec::new();
         tty(&r, b"", &mut out).unwrap();
         assert_eq!(
@@ -477,6 +590,9 @@ mod tests {
 
     #[test]
     fn repr_escapes() {
-        assert_eq!(repr(b"a\"\\\n\x01\xff"), b"\"a\\\"\\\\\\n\\x01\\xff\"".to_vec());
+        assert_eq!(
+            repr(b"a\"\\\n\x01\xff"),
+            b"\"a\\\"\\\\\\n\\x01\\xff\"".to_vec()
+        );
     }
 }

@@ -6,8 +6,8 @@
 pub mod conn;
 pub mod format;
 mod modes;
-mod typedict;
 pub mod reply;
+mod typedict;
 
 use conn::Conn;
 use format::Output;
@@ -24,7 +24,11 @@ pub(crate) static FORCE_CANCEL: AtomicBool = AtomicBool::new(false);
 /// The version string redis-cli prints (its own version, then ours the
 /// way a git build adds its commit).
 pub fn cli_version() -> String {
-    format!("{} (ermine {})", crate::REDIS_VERSION, crate::ERMINE_VERSION)
+    format!(
+        "{} (ermine {})",
+        crate::REDIS_VERSION,
+        crate::ERMINE_VERSION
+    )
 }
 
 /// Flush stdout and terminate.
@@ -578,6 +582,10 @@ pub(crate) struct Cli {
     pub cluster_send_asking: bool,
     pub push_mode: PushMode,
     pub help: Option<Vec<modes::HelpEntry>>,
+    pub enable_ldb_on_eval: bool,
+    pub eval_ldb_end: bool,
+    /// "lua debugger> " while a session started by --ldb runs.
+    pub prompt_override: Option<String>,
 }
 
 pub(crate) const CC_FORCE: u8 = 1;
@@ -601,6 +609,9 @@ impl Cli {
             cluster_send_asking: false,
             push_mode: PushMode::Drop,
             help: None,
+            enable_ldb_on_eval: false,
+            eval_ldb_end: false,
+            prompt_override: None,
         }
     }
 
@@ -666,7 +677,7 @@ impl Cli {
         }
     }
 
-    fn print_push(&self, r: &Reply) {
+    fn print_push(&mut self, r: &Reply) {
         if let Reply::Push(v) = r {
             if self.cfg.output == Output::Standard && v.len() == 2 {
                 if let (Reply::Bulk(name), Reply::Array(keys)) = (&v[0], &v[1]) {
@@ -692,7 +703,27 @@ impl Cli {
         self.print_formatted(r, false);
     }
 
-    pub fn print_formatted(&self, r: &Reply, raw_strings: bool) {
+    pub fn print_formatted(&mut self, r: &Reply, raw_strings: bool) {
+        if self.cfg.eval_ldb && (raw_strings || self.cfg.output == Output::Raw) {
+            let mut o = Vec::new();
+            let mut ldb = format::Ldb::default();
+            if let Err(code) = format::raw_ldb(r, &self.cfg.mb_delim, &mut o, &mut ldb) {
+                err_str(&format!("Unknown reply type: {}\n", code));
+                exit(1);
+            }
+            if !raw_strings {
+                o.extend_from_slice(&self.cfg.cmd_delim);
+            }
+            if ldb.ended {
+                self.prompt_override = None;
+                self.enable_ldb_on_eval = false;
+                self.cfg.eval_ldb = false;
+                self.eval_ldb_end = true;
+                self.cfg.output = Output::Standard;
+            }
+            out(&o);
+            return;
+        }
         match format::format_reply(
             r,
             self.cfg.output,
@@ -764,7 +795,10 @@ impl Cli {
                 Err(())
             }
             Some(Reply::Error(e)) => {
-                err_str(&format!("HELLO 3 failed: {}\n", String::from_utf8_lossy(&e)));
+                err_str(&format!(
+                    "HELLO 3 failed: {}\n",
+                    String::from_utf8_lossy(&e)
+                ));
                 if self.cfg.resp3 == 1 {
                     Err(())
                 } else {
@@ -915,6 +949,16 @@ impl Cli {
             self.slave_mode = true;
         }
 
+        // SCRIPT DEBUG arms the debugger for the next EVAL.
+        if argc == 3 && cmd == "script" && a1 == "debug" {
+            let a2 = String::from_utf8_lossy(&argv[2]).to_ascii_lowercase();
+            self.enable_ldb_on_eval = a2 == "yes" || a2 == "sync";
+        }
+        if cmd == "eval" && self.enable_ldb_on_eval {
+            self.cfg.eval_ldb = true;
+            self.cfg.output = Output::Raw;
+        }
+
         while repeat < 0 || {
             let go = repeat > 0;
             repeat -= 1;
@@ -1012,8 +1056,8 @@ impl Cli {
             return Ok(());
         }
         loop {
-            if self.cluster_reissue || self.conn_broken() {
-                if self.connect(CC_FORCE).is_err() {
+            if (self.cluster_reissue || self.conn_broken()) && self.connect(CC_FORCE).is_err() {
+                {
                     self.print_context_error();
                     self.cluster_reissue = false;
                     return Err(());

@@ -106,8 +106,12 @@ fn add_argument(arg: &Reply) -> String {
         "key" | "string" | "integer" | "double" | "pattern" | "unix-time" | "token" => {
             or_empty(&name)
         }
-        "oneof" => arguments.map(|a| concat_arguments(a, "|")).unwrap_or_default(),
-        "block" => arguments.map(|a| concat_arguments(a, " ")).unwrap_or_default(),
+        "oneof" => arguments
+            .map(|a| concat_arguments(a, "|"))
+            .unwrap_or_default(),
+        "block" => arguments
+            .map(|a| concat_arguments(a, " "))
+            .unwrap_or_default(),
         "pure-token" => String::new(),
         _ => {
             err_str(&format!(
@@ -377,7 +381,10 @@ fn set_preferences(argv: &[Vec<u8>], interactive: bool) {
             out_str(&format!("{}unknown redis-cli preference '{}'\n", pfx, a1));
         }
     } else {
-        out_str(&format!("{}unknown redis-cli internal command '{}'\n", pfx, a0));
+        out_str(&format!(
+            "{}unknown redis-cli internal command '{}'\n",
+            pfx, a0
+        ));
     }
 }
 
@@ -426,13 +433,11 @@ fn is_sensitive(argv: &[Vec<u8>]) -> bool {
             j += 1;
         }
     } else if argc > 7 && a[0] == "migrate" {
-        for j in 6..argc {
+        for (j, w) in a.iter().enumerate().skip(6) {
             let more = argc - 1 - j;
-            if a[j] == "auth" && more > 0 {
+            if (w == "auth" && more > 0) || (w == "auth2" && more >= 2) {
                 return true;
-            } else if a[j] == "auth2" && more >= 2 {
-                return true;
-            } else if a[j] == "keys" && more > 0 {
+            } else if w == "keys" && more > 0 {
                 return false;
             }
         }
@@ -514,21 +519,14 @@ pub(crate) fn repl(cli: &mut Cli) {
     loop {
         if tty {
             let p = if cli.conn.is_some() {
-                if cli.cfg.eval_ldb {
-                    "lua debugger> ".to_string()
-                } else {
-                    cli.prompt()
-                }
+                cli.prompt_override.clone().unwrap_or_else(|| cli.prompt())
             } else {
                 "not connected> ".to_string()
             };
             out_str(&p);
         }
         let Some(line) = super::read_line_stdin() else {
-            if tty {
-                out_str("\n");
-            }
-            return;
+            exit(0);
         };
         if line.is_empty() {
             continue;
@@ -584,7 +582,8 @@ pub(crate) fn repl(cli: &mut Cli) {
         } else {
             let start = mstime();
             let _ = cli.issue_command_repeat(&argv[skip..], repeat);
-            if cli.eval_ldb_end() {
+            if cli.eval_ldb_end {
+                cli.eval_ldb_end = false;
                 let _ = cli.cli_read_reply(false);
                 out_str(&format!(
                     "\n(Lua debugging session ended{})\n\n",
@@ -612,13 +611,6 @@ fn split_line(cli: &Cli, line: &[u8]) -> Option<Vec<Vec<u8>>> {
     format::split_args(line)
 }
 
-impl Cli {
-    /// The Lua debugger is not supported by the server side yet; a
-    /// debugging session never ends through a reply.
-    fn eval_ldb_end(&self) -> bool {
-        false
-    }
-}
 
 /// Read a password from the terminal without echo (or a plain line
 /// from a non-terminal stdin).
@@ -676,7 +668,11 @@ help    -- Show Lua script debugging commands.\n\n",
             }
         };
         if cli.cfg.eval_ldb {
-            let mode: &[u8] = if cli.cfg.eval_ldb_sync { b"sync" } else { b"yes" };
+            let mode: &[u8] = if cli.cfg.eval_ldb_sync {
+                b"sync"
+            } else {
+                b"yes"
+            };
             let _ = cli.command(&[b"SCRIPT", b"DEBUG", mode]);
         }
         let mut argv: Vec<Vec<u8>> = vec![b"EVAL".to_vec(), script, Vec::new()];
@@ -695,12 +691,20 @@ help    -- Show Lua script debugging commands.\n\n",
         argv[2] = keys.to_string().into_bytes();
         let eval_ldb = cli.cfg.eval_ldb;
         let ok = cli.issue_command_repeat(&argv, cli.cfg.repeat).is_ok();
-        if eval_ldb {
-            // Without server-side debugger support, the session can't
-            // start: show the server's answer and stop.
+        if !eval_ldb {
             return if ok { 0 } else { 1 };
         }
-        return if ok { 0 } else { 1 };
+        if !cli.cfg.eval_ldb {
+            // The session ended at once: the script did not compile.
+            out_str("Eval debugging session can't start:\n");
+            let _ = cli.cli_read_reply(false);
+            return if ok { 0 } else { 1 };
+        }
+        cli.prompt_override = Some("lua debugger> ".into());
+        repl(cli);
+        // repl() returns on "restart": start a fresh session.
+        let _ = cli.connect(CC_FORCE);
+        out_str("\n");
     }
 }
 
@@ -981,7 +985,9 @@ pub(crate) fn pipe_mode(cli: &mut Cli) {
         });
     }
 
-    let _ = reader.get_ref().set_read_timeout(Some(Duration::from_millis(200)));
+    let _ = reader
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_millis(200)));
     let (mut errors, mut replies) = (0i64, 0i64);
     let mut pending: Vec<u8> = Vec::new();
     let mut last_read = Instant::now();
@@ -1014,7 +1020,9 @@ pub(crate) fn pipe_mode(cli: &mut Cli) {
                             errors += 1;
                         }
                         Reply::Bulk(s)
-                            if eof.load(Ordering::SeqCst) && s.len() == 20 && s[..] == magic[..] =>
+                            if eof.load(Ordering::SeqCst)
+                                && s.len() == 20
+                                && s[..] == magic[..] =>
                         {
                             out_str("Last reply received from server.\n");
                             done = true;
@@ -1040,7 +1048,10 @@ pub(crate) fn pipe_mode(cli: &mut Cli) {
         }
         if !done && eof.load(Ordering::SeqCst) && cli.cfg.pipe_timeout > 0 {
             let since_eof = crate::util::mstime() - eof_time.load(Ordering::SeqCst);
-            let idle = last_read.elapsed().as_secs_f64().min(since_eof as f64 / 1000.0);
+            let idle = last_read
+                .elapsed()
+                .as_secs_f64()
+                .min(since_eof as f64 / 1000.0);
             // time(NULL) granularity: more than pipe_timeout whole seconds.
             if idle >= (cli.cfg.pipe_timeout as f64 + 1.0) {
                 err_str(&format!(
@@ -1220,7 +1231,10 @@ pub(crate) fn find_big_keys(cli: &mut Cli, memkeys: bool, samples: i32) {
         let keys = send_scan(cli, &mut it);
         loops += 1;
         // Types.
-        let cmds: Vec<Vec<Vec<u8>>> = keys.iter().map(|k| vec![b"TYPE".to_vec(), k.clone()]).collect();
+        let cmds: Vec<Vec<Vec<u8>>> = keys
+            .iter()
+            .map(|k| vec![b"TYPE".to_vec(), k.clone()])
+            .collect();
         let replies = pipeline(cli, &cmds);
         let mut tidx: Vec<Option<usize>> = Vec::with_capacity(keys.len());
         for (i, k) in keys.iter().enumerate() {
@@ -1273,7 +1287,10 @@ pub(crate) fn find_big_keys(cli: &mut Cli, memkeys: bool, samples: i32) {
             }
             which.push(i);
             if !memkeys {
-                cmds.push(vec![ti.sizecmd.unwrap_or("").as_bytes().to_vec(), k.clone()]);
+                cmds.push(vec![
+                    ti.sizecmd.unwrap_or("").as_bytes().to_vec(),
+                    k.clone(),
+                ]);
             } else if samples == 0 {
                 cmds.push(vec![b"MEMORY".to_vec(), b"USAGE".to_vec(), k.clone()]);
             } else {
@@ -1593,9 +1610,13 @@ pub(crate) fn stat_mode(cli: &mut Cli) {
             other => lossy(other.str_bytes().unwrap_or(b"")),
         };
         let mut o = String::new();
-        if i % 20 == 0 {
-            o.push_str("------- data ------ --------------------- load -------------------- - child -\n");
-            o.push_str("keys       mem      clients blocked requests            connections          \n");
+        if i.is_multiple_of(20) {
+            o.push_str(
+                "------- data ------ --------------------- load -------------------- - child -\n",
+            );
+            o.push_str(
+                "keys       mem      clients blocked requests            connections          \n",
+            );
         }
         i += 1;
         let mut keys = 0i64;
@@ -1607,7 +1628,10 @@ pub(crate) fn stat_mode(cli: &mut Cli) {
             keys += k;
         }
         o.push_str(&format!("{:<11}", keys));
-        o.push_str(&format!("{:<8}", bytes_to_human(info_long(&info, "used_memory"))));
+        o.push_str(&format!(
+            "{:<8}",
+            bytes_to_human(info_long(&info, "used_memory"))
+        ));
         o.push_str(&format!(" {:<8}", info_long(&info, "connected_clients")));
         o.push_str(&format!("{:<8}", info_long(&info, "blocked_clients")));
         let aux = info_long(&info, "total_commands_processed");
@@ -1732,8 +1756,8 @@ fn compute_something_fast() -> u64 {
         i = i.wrapping_add(1);
         j = j.wrapping_add(s[i as usize]);
         s.swap(i as usize, j as usize);
-        output = output
-            .wrapping_add(s[(s[i as usize].wrapping_add(s[j as usize])) as usize] as u64);
+        output =
+            output.wrapping_add(s[(s[i as usize].wrapping_add(s[j as usize])) as usize] as u64);
     }
     output
 }
@@ -1755,7 +1779,10 @@ pub(crate) fn intrinsic_latency_mode(secs: i32) {
         }
         if latency > max_latency {
             max_latency = latency;
-            out_str(&format!("Max latency so far: {} microseconds.\n", max_latency));
+            out_str(&format!(
+                "Max latency so far: {} microseconds.\n",
+                max_latency
+            ));
         }
         let avg_us = run_time as f64 / runs as f64;
         let avg_ns = avg_us * 1e3;

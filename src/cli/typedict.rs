@@ -78,7 +78,9 @@ impl TypeDict {
     }
 
     fn rehash_step(&mut self) {
-        let Some(mut idx) = self.rehashidx else { return };
+        let Some(mut idx) = self.rehashidx else {
+            return;
+        };
         let mut empty_visits = 10;
         if self.used[0] != 0 {
             while self.tables[0][idx].is_empty() {
