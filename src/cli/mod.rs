@@ -4,6 +4,7 @@
 //! scripts (and people) get the same bytes from either program.
 
 pub mod conn;
+mod edit;
 pub mod format;
 mod modes;
 pub mod reply;
@@ -13,13 +14,19 @@ use conn::Conn;
 use format::Output;
 use reply::Reply;
 use std::io::{BufRead, IsTerminal, Read, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 const USAGE: &str = include_str!("usage.txt");
 const DEFAULT_PIPE_TIMEOUT: i32 = 30;
 
 /// Set by SIGINT in the long-running scan/stat modes.
 pub(crate) static FORCE_CANCEL: AtomicBool = AtomicBool::new(false);
+/// Socket of the current connection, for the interactive SIGINT handler.
+static CONN_FD: AtomicI32 = AtomicI32::new(-1);
+/// In MONITOR or SUBSCRIBE streaming (Ctrl-C returns to the prompt).
+static BLOCKING: AtomicBool = AtomicBool::new(false);
+/// Ctrl-C ended a MONITOR/SUBSCRIBE stream.
+static ABORTED: AtomicBool = AtomicBool::new(false);
 
 /// The version string redis-cli prints (its own version, then ours the
 /// way a git build adds its commit).
@@ -823,7 +830,10 @@ impl Cli {
                 self.cfg.socket.clone()
             };
             match Conn::connect(&self.cfg.host, self.cfg.port, use_socket.as_deref()) {
-                Ok(c) => self.conn = Some(c),
+                Ok(c) => {
+                    CONN_FD.store(c.w.raw_fd(), Ordering::SeqCst);
+                    self.conn = Some(c);
+                }
                 Err(e) => {
                     if flags & CC_QUIET == 0 {
                         match &use_socket {
@@ -865,6 +875,12 @@ impl Cli {
         let r = match self.read_reply() {
             Ok(r) => r,
             Err(e) => {
+                if ABORTED.swap(false, Ordering::SeqCst) {
+                    self.monitor_mode = false;
+                    self.pubsub_mode = false;
+                    BLOCKING.store(false, Ordering::SeqCst);
+                    return self.connect(CC_FORCE);
+                }
                 if self.shutdown {
                     self.conn = None;
                     return Ok(());
@@ -969,6 +985,7 @@ impl Cli {
                     // The C client only notices on the following read.
                 }
             }
+            BLOCKING.store(self.monitor_mode || self.pubsub_mode, Ordering::SeqCst);
             if self.monitor_mode {
                 loop {
                     if self.cli_read_reply(output_raw).is_err() {
@@ -1001,6 +1018,7 @@ impl Cli {
                         self.pubsub_mode = false;
                     }
                 }
+                BLOCKING.store(false, Ordering::SeqCst);
                 continue;
             }
             if self.slave_mode {
@@ -1162,6 +1180,24 @@ pub(crate) fn install_cancel_handler() {
     }
 }
 
+extern "C" fn on_sigint_interactive(_: libc::c_int) {
+    if BLOCKING.load(Ordering::SeqCst) {
+        let fd = CONN_FD.load(Ordering::SeqCst);
+        if fd >= 0 {
+            // SAFETY: shutdown() is async-signal-safe; a stale fd at worst
+            // fails with EBADF/ENOTSOCK.
+            unsafe {
+                libc::shutdown(fd, libc::SHUT_RDWR);
+            }
+        }
+        ABORTED.store(true, Ordering::SeqCst);
+    } else {
+        // SAFETY: _exit is async-signal-safe; stdout is flushed after
+        // every write.
+        unsafe { libc::_exit(1) }
+    }
+}
+
 fn ignore_sigpipe() {
     // SAFETY: setting a signal disposition to SIG_IGN has no preconditions.
     unsafe {
@@ -1278,6 +1314,14 @@ pub fn main(args: Vec<String>) -> i32 {
     }
 
     if rest.is_empty() && cli.cfg.eval.is_none() {
+        // SAFETY: the handler only touches atomics and calls
+        // async-signal-safe functions.
+        unsafe {
+            libc::signal(
+                libc::SIGINT,
+                on_sigint_interactive as extern "C" fn(libc::c_int) as libc::sighandler_t,
+            );
+        }
         let _ = cli.connect(0);
         modes::repl(&mut cli);
         exit(0);

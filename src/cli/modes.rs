@@ -377,7 +377,11 @@ fn set_preferences(argv: &[Vec<u8>], interactive: bool) {
     let a0 = lossy(&argv[0]);
     if a0.eq_ignore_ascii_case(":set") && argv.len() >= 2 {
         let a1 = lossy(&argv[1]);
-        if !a1.eq_ignore_ascii_case("hints") && !a1.eq_ignore_ascii_case("nohints") {
+        if a1.eq_ignore_ascii_case("hints") {
+            super::edit::HINTS.store(true, Ordering::Relaxed);
+        } else if a1.eq_ignore_ascii_case("nohints") {
+            super::edit::HINTS.store(false, Ordering::Relaxed);
+        } else {
             out_str(&format!("{}unknown redis-cli preference '{}'\n", pfx, a1));
         }
     } else {
@@ -445,37 +449,6 @@ fn is_sensitive(argv: &[Vec<u8>]) -> bool {
     false
 }
 
-struct History {
-    lines: Vec<Vec<u8>>,
-    file: Option<std::path::PathBuf>,
-    enabled: bool,
-}
-
-const HISTORY_MAX: usize = 100;
-
-impl History {
-    fn add(&mut self, line: &[u8]) {
-        if !self.enabled {
-            return;
-        }
-        if self.lines.last().map(|l| l.as_slice()) == Some(line) {
-            return;
-        }
-        self.lines.push(line.to_vec());
-        if self.lines.len() > HISTORY_MAX {
-            self.lines.remove(0);
-        }
-        if let Some(f) = &self.file {
-            let mut data = Vec::new();
-            for l in &self.lines {
-                data.extend_from_slice(l);
-                data.push(b'\n');
-            }
-            let _ = std::fs::write(f, data);
-        }
-    }
-}
-
 /// C strtol() on the whole string: Some(value) only when every byte
 /// was consumed; Err on overflow.
 fn strtol_full(s: &[u8]) -> Option<Result<i64, ()>> {
@@ -493,47 +466,69 @@ fn strtol_full(s: &[u8]) -> Option<Result<i64, ()>> {
     Some(trimmed.parse::<i64>().map_err(|_| ()))
 }
 
+fn topics(cli: &Cli) -> Vec<super::edit::Topic> {
+    cli.help
+        .as_ref()
+        .map(|h| {
+            h.iter()
+                .map(|e| super::edit::Topic {
+                    full: e.full.clone(),
+                    argv: e.argv.clone(),
+                    params: e.params.clone(),
+                    is_group: e.is_group,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub(crate) fn repl(cli: &mut Cli) {
     if !cli.cfg.eval_ldb {
         init_help(cli);
     }
     cli.interactive = true;
     let tty = std::io::stdin().is_terminal();
-    let mut hist = History {
-        lines: Vec::new(),
-        file: None,
-        enabled: false,
-    };
+    let mut editor = None;
+    let mut hist_file = None;
     if tty {
-        hist.enabled = true;
-        hist.file = history_path();
-        if let Some(f) = &hist.file {
+        editor = super::edit::new_editor(topics(cli));
+        hist_file = history_path();
+        if let (Some(ed), Some(f)) = (editor.as_mut(), hist_file.as_ref()) {
             if let Ok(t) = std::fs::read(f) {
                 for l in t.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
-                    hist.lines.push(l.to_vec());
+                    let _ = ed.add_history_entry(String::from_utf8_lossy(l).as_ref());
                 }
             }
         }
         load_preferences();
     }
     loop {
-        if tty {
-            let p = if cli.conn.is_some() {
-                cli.prompt_override.clone().unwrap_or_else(|| cli.prompt())
-            } else {
-                "not connected> ".to_string()
-            };
-            out_str(&p);
-        }
-        let Some(line) = super::read_line_stdin() else {
-            exit(0);
+        let prompt = if cli.conn.is_some() {
+            cli.prompt_override.clone().unwrap_or_else(|| cli.prompt())
+        } else {
+            "not connected> ".to_string()
+        };
+        let line = match editor.as_mut() {
+            Some(ed) => match ed.readline(&prompt) {
+                Ok(l) => l.into_bytes(),
+                Err(_) => exit(0),
+            },
+            None => match super::read_line_stdin() {
+                Some(l) => l,
+                None => exit(0),
+            },
+        };
+        let mut add_history = |line: &[u8]| {
+            if let Some(ed) = editor.as_mut() {
+                super::edit::history_add(ed, &lossy(line), hist_file.as_deref());
+            }
         };
         if line.is_empty() {
             continue;
         }
         let Some(argv) = split_line(cli, &line) else {
             out_str("Invalid argument(s)\n");
-            hist.add(&line);
+            add_history(&line);
             continue;
         };
         if argv.is_empty() {
@@ -556,7 +551,7 @@ pub(crate) fn repl(cli: &mut Cli) {
             }
         }
         if !is_sensitive(&argv[skip..]) {
-            hist.add(&line);
+            add_history(&line);
         }
         let a0 = lossy(&argv[0]);
         if a0.eq_ignore_ascii_case("quit") || a0.eq_ignore_ascii_case("exit") {
@@ -576,8 +571,8 @@ pub(crate) fn repl(cli: &mut Cli) {
             cli.cfg.port = super::atoi32(&lossy(&argv[2]));
             let _ = cli.connect(CC_FORCE);
         } else if argv.len() == 1 && a0.eq_ignore_ascii_case("clear") {
-            if tty {
-                out_str("\x1b[H\x1b[2J");
+            if let Some(ed) = editor.as_mut() {
+                let _ = ed.clear_screen();
             }
         } else {
             let start = mstime();
@@ -594,6 +589,9 @@ pub(crate) fn repl(cli: &mut Cli) {
                     }
                 ));
                 init_help(cli);
+                if let Some(h) = editor.as_mut().and_then(|e| e.helper_mut()) {
+                    h.topics = topics(cli);
+                }
             }
             let elapsed = mstime() - start;
             if elapsed >= 500 && cli.cfg.output == Output::Standard {
@@ -610,7 +608,6 @@ fn split_line(cli: &Cli, line: &[u8]) -> Option<Vec<Vec<u8>>> {
     }
     format::split_args(line)
 }
-
 
 /// Read a password from the terminal without echo (or a plain line
 /// from a non-terminal stdin).
