@@ -1198,10 +1198,13 @@ extern "C" fn on_sigint_interactive(_: libc::c_int) {
     }
 }
 
-fn ignore_sigpipe() {
-    // SAFETY: setting a signal disposition to SIG_IGN has no preconditions.
+fn set_sigpipe(ignore: bool) {
+    // SAFETY: setting a signal disposition has no preconditions.
     unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        libc::signal(
+            libc::SIGPIPE,
+            if ignore { libc::SIG_IGN } else { libc::SIG_DFL },
+        );
     }
 }
 
@@ -1239,7 +1242,9 @@ pub fn main(args: Vec<String>) -> i32 {
         cfg.auth = Some(modes::ask_password("Please input password: "));
     }
 
-    ignore_sigpipe();
+    // Like redis-cli: a closed stdout (`| head`) ends the program, except
+    // in interactive mode (set below) where a broken link reconnects.
+    set_sigpipe(false);
     let mut cli = Cli::new(cfg);
 
     if cli.cfg.cluster_manager {
@@ -1322,6 +1327,7 @@ pub fn main(args: Vec<String>) -> i32 {
                 on_sigint_interactive as extern "C" fn(libc::c_int) as libc::sighandler_t,
             );
         }
+        set_sigpipe(true);
         let _ = cli.connect(0);
         modes::repl(&mut cli);
         exit(0);
