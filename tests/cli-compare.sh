@@ -47,6 +47,7 @@ run() {
         fi
         # Version strings may carry a build suffix.
         sed -i -E 's/^redis-cli 7\.0\.15( \([^)]*\))?$/redis-cli 7.0.15/' "$TMP/$i.out"
+        sed -i -E 's/^redis-cli 7\.0\.15( \([^)]*\))?$/redis-cli 7.0.15/' "$TMP/$i.err"
         # Key order of SCAN depends on the server's rehashing progress.
         [ -n "${SORT:-}" ] && sort -o "$TMP/$i.out" "$TMP/$i.out"
         # Timings, ids and ports vary between runs.
@@ -178,6 +179,14 @@ MASK=1 run "info" - $P --no-raw info server
 MASK=1 run "client list no-raw" - $P --no-raw client info
 run "lolwut" - $P --no-raw lolwut version 5 1 1 1
 run "debug" - $P --no-raw memory doctor
+
+run "cluster help" - --cluster help
+for c in "check 127.0.0.1:$PORT" "info 127.0.0.1 $PORT" "call 127.0.0.1:$PORT ping" "create 127.0.0.1:$PORT" "create 127.0.0.1:$PORT 127.0.0.1:$PORT" "fix 127.0.0.1:$PORT" "reshard 127.0.0.1:$PORT" "check 127.0.0.1:1" "nosuch" "check" "check nohostport" "backup 127.0.0.1:$PORT /tmp" "rebalance 127.0.0.1:$PORT" "add-node 127.0.0.1:$PORT 127.0.0.1:$PORT" "del-node 127.0.0.1:$PORT abc" "set-timeout 127.0.0.1:$PORT 10" "set-timeout 127.0.0.1:$PORT 1000" "import 127.0.0.1:$PORT"; do
+    run "cluster $c" - --cluster $c
+    TERM=xterm run "cluster color $c" - --cluster $c
+done
+run "cluster import from" - --cluster import 127.0.0.1:$PORT --cluster-from 127.0.0.1:1
+run "cluster twice" - --cluster check x --cluster check y
 
 echo "cli-compare: $pass passed, $fail failed"
 [ $fail = 0 ]

@@ -3,6 +3,7 @@
 //! Option parsing, output formats and modes follow redis-cli 7.0 so that
 //! scripts (and people) get the same bytes from either program.
 
+mod cluster;
 pub mod conn;
 mod edit;
 pub mod format;
@@ -197,7 +198,8 @@ pub struct Config {
     pub eval_ldb: bool,
     pub eval_ldb_sync: bool,
     pub cluster_mode: bool,
-    pub cluster_manager: bool,
+    pub cluster_manager: Option<(String, Vec<String>)>,
+    pub cluster_from: Option<String>,
     pub slave_mode: bool,
     pub lru_test: Option<i64>,
     pub intrinsic_latency: Option<i32>,
@@ -246,7 +248,8 @@ impl Default for Config {
             eval_ldb: false,
             eval_ldb_sync: false,
             cluster_mode: false,
-            cluster_manager: false,
+            cluster_manager: None,
+            cluster_from: None,
             slave_mode: false,
             lru_test: None,
             intrinsic_latency: None,
@@ -457,13 +460,22 @@ pub fn parse_options(args: &[String], cfg: &mut Config) -> usize {
             "-e" => cfg.set_errcode = true,
             "--verbose" => cfg.verbose = true,
             "--cluster" if !lastarg => {
-                cfg.cluster_manager = true;
-                // Skip the subcommand and its arguments.
-                i += 1;
-                while i + 1 < argc && !args[i + 1].starts_with('-') {
-                    i += 1;
+                if cfg.cluster_manager.is_some() {
+                    usage(true);
                 }
+                i += 1;
+                let name = args[i].clone();
+                let mut j = i;
+                while j < argc && !args[j].starts_with('-') {
+                    j += 1;
+                }
+                if j > i {
+                    j -= 1;
+                }
+                cfg.cluster_manager = Some((name, args[i + 1..=j.max(i)].to_vec()));
+                i = j;
             }
+            "--cluster-from" if !lastarg => cfg.cluster_from = Some(next!().to_string()),
             "--cluster" => usage(true),
             "--cluster-only-masters"
             | "--cluster-only-replicas"
@@ -480,7 +492,6 @@ pub fn parse_options(args: &[String], cfg: &mut Config) -> usize {
             | "--insecure" => {}
             "--cluster-replicas"
             | "--cluster-master-id"
-            | "--cluster-from"
             | "--cluster-to"
             | "--cluster-from-user"
             | "--cluster-from-pass"
@@ -520,6 +531,17 @@ pub fn parse_options(args: &[String], cfg: &mut Config) -> usize {
                         "Unknown --show-pushes value '{}' (valid: '[y]es', '[n]o')\n",
                         v
                     )),
+                }
+            }
+            _ if cfg.cluster_manager.is_some() && !a.starts_with('-') => {
+                let start = i;
+                while i + 1 < argc && !args[i + 1].starts_with('-') {
+                    i += 1;
+                }
+                if let Some((_, cargs)) = cfg.cluster_manager.as_mut() {
+                    if cargs.is_empty() {
+                        cargs.extend(args[start..=i].iter().cloned());
+                    }
                 }
             }
             _ => {
@@ -1247,9 +1269,8 @@ pub fn main(args: Vec<String>) -> i32 {
     set_sigpipe(false);
     let mut cli = Cli::new(cfg);
 
-    if cli.cfg.cluster_manager {
-        err_str("Cluster Manager commands are not supported by ermine-cli.\n");
-        exit(1);
+    if let Some((name, cargs)) = cli.cfg.cluster_manager.clone() {
+        cluster::run(&cli.cfg, &name, &cargs);
     }
     let need_conn = |cli: &mut Cli| {
         if cli.connect(0).is_err() {
