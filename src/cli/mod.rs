@@ -204,6 +204,7 @@ pub struct Config {
     pub lru_test: Option<i64>,
     pub intrinsic_latency: Option<i32>,
     pub verbose: bool,
+    pub mono: bool,
 }
 
 impl Default for Config {
@@ -254,6 +255,7 @@ impl Default for Config {
             lru_test: None,
             intrinsic_latency: None,
             verbose: false,
+            mono: false,
         }
     }
 }
@@ -401,7 +403,7 @@ pub fn parse_options(args: &[String], cfg: &mut Config) -> usize {
             }
             "--latency" => cfg.latency_mode = true,
             "--latency-dist" => cfg.latency_dist = true,
-            "--mono" => {}
+            "--mono" => cfg.mono = true,
             "--latency-history" => {
                 cfg.latency_mode = true;
                 cfg.latency_history = true;
@@ -1283,7 +1285,8 @@ pub fn main(args: Vec<String>) -> i32 {
     }
     if cli.cfg.latency_dist {
         need_conn(&mut cli);
-        modes::latency_dist_mode(&mut cli);
+        let mono = cli.cfg.mono;
+        modes::latency_dist_mode(&mut cli, mono);
     }
     if cli.cfg.slave_mode {
         need_conn(&mut cli);

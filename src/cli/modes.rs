@@ -1732,14 +1732,168 @@ pub(crate) fn latency_mode(cli: &mut Cli) {
     }
 }
 
-pub(crate) fn latency_dist_mode(_cli: &mut Cli) {
-    err_str("--latency-dist is not supported by ermine-cli yet.\n");
-    exit(1);
+const PALETTE_COLOR: &[i32] = &[
+    0, 233, 234, 235, 237, 239, 241, 243, 245, 247, 144, 143, 142, 184, 226, 214, 208, 202, 196,
+];
+const PALETTE_MONO: &[i32] = &[
+    0, 233, 234, 235, 237, 239, 241, 243, 245, 247, 249, 251, 253,
+];
+
+/// --latency-dist: a 256-color spectrum of PING latencies per interval.
+pub(crate) fn latency_dist_mode(cli: &mut Cli, mono: bool) {
+    let palette = if mono { PALETTE_MONO } else { PALETTE_COLOR };
+    // (max latency in usec, 0 = the rest; label)
+    const BUCKETS: &[(i64, u8)] = &[
+        (10, b'.'),
+        (125, b'-'),
+        (250, b'*'),
+        (500, b'#'),
+        (1000, b'1'),
+        (2000, b'2'),
+        (3000, b'3'),
+        (4000, b'4'),
+        (5000, b'5'),
+        (6000, b'6'),
+        (7000, b'7'),
+        (8000, b'8'),
+        (9000, b'9'),
+        (10000, b'A'),
+        (20000, b'B'),
+        (30000, b'C'),
+        (40000, b'D'),
+        (50000, b'E'),
+        (100000, b'F'),
+        (200000, b'G'),
+        (300000, b'H'),
+        (400000, b'I'),
+        (500000, b'J'),
+        (1000000, b'K'),
+        (2000000, b'L'),
+        (4000000, b'M'),
+        (8000000, b'N'),
+        (16000000, b'O'),
+        (30000000, b'P'),
+        (60000000, b'Q'),
+        (0, b'?'),
+    ];
+    let mut counts = vec![0i64; BUCKETS.len()];
+    let history_interval = if cli.cfg.interval > 0 {
+        cli.cfg.interval / 1000
+    } else {
+        1000
+    };
+    let mut history_start = ustime();
+    let (mut count, mut outputs) = (0i64, 0u64);
+    if cli.conn.is_none() {
+        exit(1);
+    }
+    loop {
+        let start = ustime();
+        let _ = reconnecting_command(cli, &[b"PING"]);
+        let latency = ustime() - start;
+        count += 1;
+        let j = BUCKETS
+            .iter()
+            .position(|&(max, _)| max == 0 || latency <= max)
+            .unwrap_or(BUCKETS.len() - 1);
+        counts[j] += 1;
+        if count > 0 && (ustime() - history_start) / 1000 > history_interval {
+            let mut o = String::new();
+            if outputs % 20 == 0 {
+                o.push_str("---------------------------------------------\n");
+                o.push_str(". - * #          .01 .125 .25 .5 milliseconds\n");
+                o.push_str("1,2,3,...,9      from 1 to 9     milliseconds\n");
+                o.push_str("A,B,C,D,E        10,20,30,40,50  milliseconds\n");
+                o.push_str("F,G,H,I,J        .1,.2,.3,.4,.5       seconds\n");
+                o.push_str("K,L,M,N,O,P,Q,?  1,2,4,8,16,30,60,>60 seconds\n");
+                o.push_str("From 0 to 100%: ");
+                for c in palette {
+                    o.push_str(&format!("\x1b[48;5;{}m ", c));
+                }
+                o.push_str("\x1b[0m\n");
+                o.push_str("---------------------------------------------\n");
+            }
+            outputs += 1;
+            o.push_str("\x1b[38;5;0m");
+            for (j, &(_, ch)) in BUCKETS.iter().enumerate() {
+                let idx = ((counts[j] as f64 / count as f64) * (palette.len() - 1) as f64).ceil()
+                    as usize;
+                let color = palette[idx.min(palette.len() - 1)];
+                o.push_str(&format!("\x1b[48;5;{}m{}", color, ch as char));
+                counts[j] = 0;
+            }
+            o.push_str("\x1b[0m\n");
+            out_str(&o);
+            history_start = ustime();
+            count = 0;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
-pub(crate) fn lru_test_mode(_cli: &mut Cli, _keys: i64) {
-    err_str("--lru-test is not supported by ermine-cli yet.\n");
-    exit(1);
+fn rand_unit() -> f64 {
+    (crate::util::random_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn power_law_rand(min: i64, max: i64, alpha: f64) -> i64 {
+    let max = max + 1;
+    let r = rand_unit();
+    let (maxf, minf) = (max as f64, min as f64);
+    let pl = ((maxf.powf(alpha + 1.0) - minf.powf(alpha + 1.0)) * r + minf.powf(alpha + 1.0))
+        .powf(1.0 / (alpha + 1.0));
+    (max - 1 - pl as i64) + min
+}
+
+/// --lru-test: 80-20 SET/GET cache workload, one stats line per second.
+pub(crate) fn lru_test_mode(cli: &mut Cli, keys: i64) {
+    const PIPELINE: usize = 250;
+    loop {
+        let start = mstime();
+        let (mut hits, mut misses) = (0i64, 0i64);
+        while mstime() - start < 1000 {
+            let mut cmds = Vec::with_capacity(PIPELINE);
+            for _ in 0..PIPELINE {
+                let val: Vec<u8> = (0..5)
+                    .map(|_| b'A' + crate::util::random_below((b'z' - b'A') as u64) as u8)
+                    .collect();
+                let key = format!("lru:{}", power_law_rand(1, keys, 6.2));
+                cmds.push(vec![b"SET".to_vec(), key.into_bytes(), val]);
+            }
+            let res = pipeline(cli, &cmds);
+            if res.iter().any(|r| r.is_err()) || res.len() < cmds.len() {
+                err_str("I/O error during LRU test\n");
+                exit(1);
+            }
+            let cmds: Vec<Vec<Vec<u8>>> = (0..PIPELINE)
+                .map(|_| {
+                    let key = format!("lru:{}", power_law_rand(1, keys, 6.2));
+                    vec![b"GET".to_vec(), key.into_bytes()]
+                })
+                .collect();
+            let res = pipeline(cli, &cmds);
+            for r in &res {
+                match r {
+                    Ok(Reply::Error(e)) => err_str(&format!("{}\n", lossy(e))),
+                    Ok(Reply::Nil) => misses += 1,
+                    Ok(_) => hits += 1,
+                    Err(_) => {}
+                }
+            }
+            if res.iter().any(|r| r.is_err()) || res.len() < cmds.len() {
+                err_str("I/O error during LRU test\n");
+                exit(1);
+            }
+        }
+        let tot = (hits + misses) as f64;
+        out_str(&format!(
+            "{} Gets/sec | Hits: {} ({:.2}%) | Misses: {} ({:.2}%)\n",
+            hits + misses,
+            hits,
+            hits as f64 / tot * 100.0,
+            misses,
+            misses as f64 / tot * 100.0
+        ));
+    }
 }
 
 fn compute_something_fast() -> u64 {
