@@ -595,4 +595,69 @@ mod tests {
             b"\"a\\\"\\\\\\n\\x01\\xff\"".to_vec()
         );
     }
+
+    /// The RESP3 reply of
+    /// `EVAL "redis.setresp(3) return {1,{2,'x'},{},false,true,{map={a={1,2},b='x'}},{set={s=true}},{double=1.5}}" 0`,
+    /// with each form as printed by redis-cli 7.0.
+    fn resp3_sample() -> Reply {
+        Reply::Array(vec![
+            Reply::Int(1),
+            Reply::Array(vec![Reply::Int(2), b("x")]),
+            Reply::Array(vec![]),
+            Reply::Bool(false),
+            Reply::Bool(true),
+            Reply::Map(vec![
+                b("a"),
+                Reply::Array(vec![Reply::Int(1), Reply::Int(2)]),
+                b("b"),
+                b("x"),
+            ]),
+            Reply::Set(vec![b("s")]),
+            Reply::Double(b"1.5".to_vec()),
+        ])
+    }
+
+    fn fmt(mode: Output) -> String {
+        String::from_utf8(format_reply(&resp3_sample(), mode, false, b"\n", b"\n").unwrap())
+            .unwrap()
+    }
+
+    #[test]
+    fn resp3_all_forms() {
+        assert_eq!(
+            fmt(Output::Standard),
+            "1) (integer) 1\n2) 1) (integer) 2\n   2) \"x\"\n3) (empty array)\n4) (false)\n5) (true)\n6) 1# \"a\" => \n      1) (integer) 1\n      2) (integer) 2\n   2# \"b\" => \"x\"\n7) 1~ \"s\"\n8) (double) 1.5\n"
+        );
+        assert_eq!(
+            fmt(Output::Raw),
+            "1\n2\nx\n\n(false)\n(true)\na 1\n2\nb x\ns\n1.5\n"
+        );
+        assert_eq!(
+            fmt(Output::Csv),
+            "1,2,\"x\",,false,true,\"a\",1,2,\"b\",\"x\",\"s\",1.5\n"
+        );
+        assert_eq!(
+            fmt(Output::Json),
+            "[1,[2,\"x\"],[],false,true,{\"a\":[1,2],\"b\":\"x\"},[\"s\"],1.5]\n"
+        );
+    }
+
+    #[test]
+    fn bignum_is_unknown_type() {
+        let r = Reply::BigNum(b"1".to_vec());
+        assert_eq!(
+            format_reply(&r, Output::Standard, false, b"\n", b"\n"),
+            Err(13)
+        );
+    }
+
+    #[test]
+    fn wide_index_alignment() {
+        let r = Reply::Array((1..=10).map(Reply::Int).collect());
+        let mut out = Vec::new();
+        tty(&r, b"", &mut out).unwrap();
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.starts_with(" 1) (integer) 1\n 2) (integer) 2\n"));
+        assert!(s.ends_with("10) (integer) 10\n"));
+    }
 }
