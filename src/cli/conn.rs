@@ -71,7 +71,12 @@ pub struct Conn {
 }
 
 fn connect_tcp(host: &str, port: i32) -> Result<TcpStream, String> {
-    let port16 = u16::try_from(port).unwrap_or(0);
+    // getaddrinfo refuses negative service numbers and truncates large
+    // ones to 16 bits.
+    if port < 0 {
+        return Err("Servname not supported for ai_socktype".into());
+    }
+    let port16 = (port & 0xffff) as u16;
     let addrs: Vec<std::net::SocketAddr> = match (host, port16).to_socket_addrs() {
         Ok(a) => a.collect(),
         Err(e) => {
