@@ -205,6 +205,7 @@ pub struct Config {
     pub intrinsic_latency: Option<i32>,
     pub verbose: bool,
     pub mono: bool,
+    pub tls: bool,
 }
 
 impl Default for Config {
@@ -256,6 +257,7 @@ impl Default for Config {
             intrinsic_latency: None,
             verbose: false,
             mono: false,
+            tls: false,
         }
     }
 }
@@ -303,7 +305,7 @@ fn parse_uri(uri: &str, cfg: &mut Config) {
     let lower: String = uri.chars().take(9).collect::<String>().to_ascii_lowercase();
     let mut cur: &[u8];
     if lower.starts_with("rediss://") {
-        err_str("rediss:// is not supported by this build of redis-cli\n");
+        err_str("rediss:// is only supported when redis-cli is compiled with OpenSSL\n");
         exit(1);
     } else if lower.starts_with("redis://") {
         cur = &b[8..];
@@ -490,8 +492,8 @@ pub fn parse_options(args: &[String], cfg: &mut Config) -> usize {
             | "--cluster-use-empty-masters"
             | "--cluster-search-multiple-owners"
             | "--cluster-fix-with-unreachable-masters"
-            | "--tls"
             | "--insecure" => {}
+            "--tls" => cfg.tls = true,
             "--cluster-replicas"
             | "--cluster-master-id"
             | "--cluster-to"
@@ -854,6 +856,11 @@ impl Cli {
                 self.cfg.socket.clone()
             };
             match Conn::connect(&self.cfg.host, self.cfg.port, use_socket.as_deref()) {
+                Ok(_) if self.cfg.tls => {
+                    err_str("Could not negotiate a TLS connection: TLS is not supported by ermine-cli\n");
+                    self.conn = None;
+                    return Err(());
+                }
                 Ok(c) => {
                     CONN_FD.store(c.w.raw_fd(), Ordering::SeqCst);
                     self.conn = Some(c);
