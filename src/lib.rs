@@ -19,7 +19,10 @@ pub const ERMINE_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Entry point shared by every binary: the name we were invoked by picks
 /// the program (`redis-cli` symlink runs the client, and so on).
 pub fn main_dispatch(default: &str) -> i32 {
-    let args: Vec<String> = std::env::args().collect();
+    // Lossy: arguments need not be UTF-8 (the client passes raw bytes on).
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let prog = args
         .first()
         .and_then(|a| {
