@@ -75,7 +75,7 @@ pub fn server_main(args: Vec<String>) -> i32 {
             _ => {}
         }
     }
-    let cfg = match config::file::from_args(&rest) {
+    let mut cfg = match config::file::from_args(&rest) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{}", e.report());
@@ -92,6 +92,10 @@ pub fn server_main(args: Vec<String>) -> i32 {
             tracing::warn!("Can't chdir to '{}': {}", dir, e);
             return 1;
         }
+    }
+    // CONFIG GET dir reports the absolute working directory, as Redis does.
+    if let Ok(cwd) = std::env::current_dir() {
+        let _ = cfg.set_str("dir", &cwd.display().to_string(), true);
     }
     tracing::warn!("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
     tracing::warn!(

@@ -1,6 +1,7 @@
 //! The server: state owned by the reactor thread, the command execution
 //! path, and the single propagation step every write goes through.
 
+pub mod alloc;
 pub mod blocking;
 pub mod client;
 pub mod cron;
