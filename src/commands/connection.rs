@@ -263,6 +263,7 @@ pub fn on_client_reset(srv: &mut Server, client: &mut Client) {
 /// A client is going away: release everything that refers to it.
 pub fn on_client_close(srv: &mut Server, client: &mut Client) {
     on_client_reset(srv, client);
+    crate::server::blocking::on_client_close(srv, client);
     srv.monitors.retain(|&id| id != client.id);
 }
 

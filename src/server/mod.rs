@@ -71,6 +71,8 @@ pub struct Server {
     pub monitors: Vec<u64>,
     /// Keys with new data for blocked clients: (db, key).
     pub ready_keys: Vec<(usize, Vec<u8>)>,
+    /// Clients blocked on keys (BLPOP...), see `blocking`.
+    pub blocking: blocking::Blocking,
     /// Set by a command to propagate a different argv than it was called with.
     pub propagate_override: Option<Vec<Bytes>>,
     /// Extra commands to propagate before the current one (db, argv).
@@ -130,6 +132,7 @@ impl Server {
             active_expire_enabled: true,
             monitors: Vec::new(),
             ready_keys: Vec::new(),
+            blocking: Default::default(),
             propagate_override: None,
             also_propagate: Vec::new(),
             propagated: Vec::new(),
@@ -192,6 +195,9 @@ impl Server {
     }
 
     pub fn signal_key_as_ready(&mut self, db: usize, key: &[u8]) {
+        if self.blocking.is_empty() {
+            return;
+        }
         self.ready_keys.push((db, key.to_vec()));
     }
 

@@ -536,7 +536,7 @@ impl Reactor {
     }
 
     /// Work that must happen once every client is reachable again.
-    fn after_command(&mut self, client: &mut Client) {
+    pub fn after_command(&mut self, client: &mut Client) {
         let srv = &mut self.srv;
         if !srv.dirty_cas_pending.is_empty() {
             for id in std::mem::take(&mut srv.dirty_cas_pending) {
