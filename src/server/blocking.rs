@@ -81,7 +81,13 @@ pub fn can_block(ctx: &Ctx) -> bool {
 /// Block the running client on `keys` (of the current db) until one holds
 /// a value of type `want`, or `deadline` passes (0 = never). The handler
 /// must not reply.
-pub fn block_for_keys(ctx: &mut Ctx, keys: &[Bytes], deadline: i64, want: &'static str, argv: &[Bytes]) {
+pub fn block_for_keys(
+    ctx: &mut Ctx,
+    keys: &[Bytes],
+    deadline: i64,
+    want: &'static str,
+    argv: &[Bytes],
+) {
     let db = ctx.client.db;
     let id = ctx.client.id;
     let slot = ctx.client.token;

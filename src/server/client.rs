@@ -258,7 +258,7 @@ impl Client {
         let omem = self.reply.buf.capacity() as u64;
         let qbuf = self.query.len();
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user={} redir=-1 resp={}{}",
             self.id,
             addr,
             laddr,
@@ -284,8 +284,16 @@ impl Client {
             self.last_cmd,
             self.user,
             self.reply.resp,
-            self.lib_name.as_deref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default(),
-            self.lib_ver.as_deref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default(),
+            // Redis 7.2's library fields, shown once a client sets them.
+            if self.lib_name.is_some() || self.lib_ver.is_some() {
+                format!(
+                    " lib-name={} lib-ver={}",
+                    self.lib_name.as_deref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default(),
+                    self.lib_ver.as_deref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default()
+                )
+            } else {
+                String::new()
+            },
         )
     }
 }

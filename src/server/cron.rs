@@ -42,7 +42,7 @@ pub fn server_cron(r: &mut Reactor) {
     }
 
     // CLIENT PAUSE ended: resume held clients.
-    if r.srv.pause_kind.is_some() && now >= r.srv.pause_until {
+    if r.srv.pause_kind.is_none() || now >= r.srv.pause_until {
         r.srv.pause_kind = None;
         r.unpause_clients();
     }

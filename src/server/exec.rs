@@ -154,6 +154,9 @@ pub fn call(
     if client.reply_mode == ReplyMode::Skip {
         client.reply_mode = ReplyMode::SkipThis;
     }
+    // Set before running, so CLIENT LIST shows the command in progress.
+    client.last_cmd.clear();
+    client.last_cmd.push_str(&srv.commands.names[cmd_id]);
     let start = std::time::Instant::now();
     {
         let mut ctx = Ctx {
@@ -184,8 +187,6 @@ pub fn call(
     }
     srv.stats.total_commands_processed += 1;
     client.commands_processed += 1;
-    client.last_cmd.clear();
-    client.last_cmd.push_str(&srv.commands.names[cmd_id]);
 
     if cmd_flags & flags::SKIP_SLOWLOG == 0
         && srv.config.slowlog_log_slower_than >= 0
