@@ -30,11 +30,14 @@ pub struct BlockState {
     pub want: &'static str,
 }
 
+/// Clients waiting on one key, as (id, slot), oldest first.
+pub type Waiters = VecDeque<(u64, usize)>;
+
 /// Server-wide blocking bookkeeping.
 #[derive(Default)]
 pub struct Blocking {
     /// (db, key) -> waiting clients as (id, slot), oldest first.
-    pub by_key: HashMap<(usize, Vec<u8>), VecDeque<(u64, usize)>>,
+    pub by_key: HashMap<(usize, Vec<u8>), Waiters>,
     /// Number of blocked clients.
     pub blocked: usize,
     /// While a served client's command is run again: its original deadline.
