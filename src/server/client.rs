@@ -304,6 +304,8 @@ pub struct Clients {
     slots: Vec<Option<Box<Client>>>,
     free: Vec<usize>,
     count: usize,
+    /// Client id -> slot, so messages reach a client in O(1).
+    ids: std::collections::HashMap<u64, usize>,
 }
 
 impl Clients {
@@ -319,6 +321,7 @@ impl Clients {
         if self.slots[slot].is_none() {
             self.count += 1;
         }
+        self.ids.insert(c.id, slot);
         self.slots[slot] = Some(c);
     }
     /// Take a client out (while it runs a command or is closed).
@@ -336,8 +339,19 @@ impl Clients {
     /// Free a slot for reuse after its client is gone.
     pub fn release(&mut self, slot: usize) {
         if slot < self.slots.len() && self.slots[slot].is_none() {
+            self.ids.retain(|_, s| *s != slot);
             self.free.push(slot);
         }
+    }
+    /// Free the slot of a closed client (its id was forgotten already).
+    pub fn free_slot(&mut self, slot: usize) {
+        if slot < self.slots.len() && self.slots[slot].is_none() {
+            self.free.push(slot);
+        }
+    }
+    /// Forget a closed client's id.
+    pub fn forget(&mut self, id: u64) {
+        self.ids.remove(&id);
     }
     pub fn get(&self, slot: usize) -> Option<&Client> {
         self.slots.get(slot)?.as_deref()
@@ -346,7 +360,8 @@ impl Clients {
         self.slots.get_mut(slot)?.as_deref_mut()
     }
     pub fn by_id(&mut self, id: u64) -> Option<&mut Client> {
-        self.iter_mut().find(|c| c.id == id)
+        let slot = *self.ids.get(&id)?;
+        self.get_mut(slot).filter(|c| c.id == id)
     }
     /// Clients present in the table (the running one excluded).
     pub fn len(&self) -> usize {

@@ -123,6 +123,51 @@ pub fn process_command(
         }
     }
 
+    // RESP2 clients in subscribe mode may only manage subscriptions.
+    if client.has(cflags::PUBSUB)
+        && client.reply.resp == 2
+        && !matches!(
+            spec.name,
+            "subscribe"
+                | "ssubscribe"
+                | "unsubscribe"
+                | "sunsubscribe"
+                | "psubscribe"
+                | "punsubscribe"
+                | "ping"
+                | "quit"
+                | "reset"
+        )
+    {
+        let msg = format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            fullname
+        );
+        reject(srv, client, Some(cmd_id), &msg);
+        return Outcome::Done;
+    }
+
+    if client.has(cflags::MULTI) {
+        if cmd_flags & flags::NO_MULTI != 0 {
+            reject(
+                srv,
+                client,
+                Some(cmd_id),
+                "ERR Command not allowed inside a transaction",
+            );
+            return Outcome::Done;
+        }
+        // Inside MULTI everything but the transaction commands is queued.
+        if !matches!(
+            spec.name,
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        ) {
+            client.ext.multi_queue.push(argv);
+            client.reply.raw(b"+QUEUED\r\n");
+            return Outcome::Done;
+        }
+    }
+
     call(
         srv,
         clients,

@@ -103,6 +103,10 @@ pub struct Server {
     pub listeners_ptr: *const Vec<reactor::Listener>,
     /// Clients touched while a script was busy: the reactor resumes them.
     pub busy_slots: Vec<usize>,
+    /// Clients given output by another client's command (pub/sub).
+    pub flush_slots: Vec<usize>,
+    /// Pub/Sub subscriptions.
+    pub pubsub: crate::commands::pubsub::PubSub,
 }
 
 pub const REDIS_VERSION: &str = crate::REDIS_VERSION;
@@ -150,6 +154,8 @@ impl Server {
             poll_ptr: std::ptr::null_mut(),
             listeners_ptr: std::ptr::null(),
             busy_slots: Vec::new(),
+            pubsub: Default::default(),
+            flush_slots: Vec::new(),
             config,
         }
     }

@@ -445,6 +445,10 @@ impl Reactor {
     /// Pick up what was left while a busy script served clients from its
     /// hook: their buffered input and output.
     fn resume_after_busy_script(&mut self) {
+        if !self.srv.flush_slots.is_empty() {
+            let slots = std::mem::take(&mut self.srv.flush_slots);
+            self.pending_write.extend(slots);
+        }
         if !self.srv.busy_slots.is_empty() {
             let slots = std::mem::take(&mut self.srv.busy_slots);
             self.pending_input.extend(slots.iter().copied());
@@ -693,10 +697,11 @@ impl Reactor {
             Conn::None => {}
         }
         crate::commands::connection::on_client_close(&mut self.srv, &mut c);
+        self.clients.forget(c.id);
         c.conn.shutdown();
         debug!("Client closed connection id={} addr={}", c.id, c.addr);
         drop(c);
-        self.clients.release(slot);
+        self.clients.free_slot(slot);
     }
 
     /// Resume clients held by CLIENT PAUSE once it is over.
