@@ -44,27 +44,29 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
 ];
 
-// ---------------------------------------------------------------------
-// Hooks into types owned by other modules. SORT needs to read a list's
-// elements, read a hash field (BY/GET "key->field") and build a list for
-// STORE; each is one small function here.
-
 /// Elements of a list value, head to tail.
-/// LIST HOOK: return the list's elements once the list type exists.
-fn list_elements(_v: &Value) -> Vec<Vec<u8>> {
-    Vec::new()
+fn list_elements(v: &Value) -> Vec<Vec<u8>> {
+    match v {
+        Value::List(l) => l.iter().map(|e| e.to_vec()).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// A list value holding `items` (head to tail), for SORT ... STORE.
-/// LIST HOOK: build the list type's value; None while it does not exist.
-fn make_list(_items: Vec<Vec<u8>>) -> Option<Value> {
-    None
+fn make_list(ctx: &Ctx, items: Vec<Vec<u8>>) -> Option<Value> {
+    let fill = ctx.srv.config.get_i64("list-max-listpack-size");
+    Some(Value::List(Box::new(crate::db::list::List::from_iter(
+        items.iter().map(|i| i.as_slice()),
+        fill,
+    ))))
 }
 
 /// The value of a hash field (BY/GET patterns with "->field").
-/// HASH HOOK: look the field up once the hash type exists.
-fn hash_field(_v: &Value, _field: &[u8]) -> Option<Vec<u8>> {
-    None
+fn hash_field(v: &Value, field: &[u8]) -> Option<Vec<u8>> {
+    match v {
+        Value::Hash(h) => h.get(field).map(|x| x.to_vec()),
+        _ => None,
+    }
 }
 
 // ---------------------------------------------------------------------
@@ -355,7 +357,7 @@ fn sort_generic(ctx: &mut Ctx, argv: &[Bytes], readonly: bool) {
                 }
             }
             if outputlen > 0 {
-                let Some(list) = make_list(out) else {
+                let Some(list) = make_list(ctx, out) else {
                     return ctx.error("ERR SORT STORE is not available");
                 };
                 ctx.set_key(&dst, list);
