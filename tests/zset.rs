@@ -1089,3 +1089,30 @@ fn big_skiplist_zset() {
     assert_eq!(r.call(&["zcard", "big"]), ":47\r\n");
     assert_eq!(r.call(&["zrange", "big", "0", "-1", "withscores"]), "*94\r\n$5\r\nm0309\r\n$4\r\n3.25\r\n$5\r\nm0352\r\n$3\r\n3.5\r\n$5\r\nm0353\r\n$3\r\n3.5\r\n$5\r\nm0385\r\n$5\r\n61.25\r\n$5\r\nm0379\r\n$5\r\n61.75\r\n$5\r\nm0349\r\n$2\r\n63\r\n$5\r\nm0330\r\n$5\r\n64.25\r\n$5\r\nm0320\r\n$5\r\n66.25\r\n$5\r\nm0348\r\n$5\r\n66.25\r\n$5\r\nm0303\r\n$4\r\n67.5\r\n$5\r\nm0311\r\n$4\r\n67.5\r\n$5\r\nm0327\r\n$2\r\n68\r\n$5\r\nm0328\r\n$5\r\n69.25\r\n$5\r\nm0307\r\n$4\r\n69.5\r\n$5\r\nm0360\r\n$5\r\n77.25\r\n$5\r\nm0382\r\n$2\r\n78\r\n$5\r\nm0334\r\n$5\r\n78.25\r\n$5\r\nm0380\r\n$5\r\n79.75\r\n$5\r\nm0332\r\n$5\r\n81.25\r\n$5\r\nm0314\r\n$5\r\n82.25\r\n$5\r\nm0390\r\n$5\r\n82.25\r\n$5\r\nm0387\r\n$4\r\n83.5\r\n$5\r\nm0393\r\n$4\r\n84.5\r\n$5\r\nm0306\r\n$5\r\n88.25\r\n$5\r\nm0359\r\n$4\r\n88.5\r\n$5\r\nm0317\r\n$2\r\n89\r\n$5\r\nm0398\r\n$2\r\n91\r\n$5\r\nm0366\r\n$4\r\n92.5\r\n$5\r\nm0351\r\n$4\r\n93.5\r\n$5\r\nm0344\r\n$4\r\n94.5\r\n$5\r\nm0399\r\n$2\r\n96\r\n$5\r\nm0310\r\n$2\r\n97\r\n$5\r\nm0337\r\n$2\r\n97\r\n$5\r\nm0325\r\n$5\r\n98.75\r\n$5\r\nm0329\r\n$4\r\n99.5\r\n$5\r\nm0315\r\n$5\r\n110.5\r\n$5\r\nm0381\r\n$3\r\n115\r\n$5\r\nm0322\r\n$6\r\n116.25\r\n$5\r\nm0386\r\n$6\r\n116.25\r\n$5\r\nm0395\r\n$6\r\n116.25\r\n$5\r\nm0308\r\n$3\r\n117\r\n$5\r\nm0365\r\n$6\r\n119.75\r\n$5\r\nm0301\r\n$5\r\n121.5\r\n$5\r\nm0302\r\n$6\r\n121.75\r\n$5\r\nm0368\r\n$3\r\n122\r\n$5\r\nm0361\r\n$6\r\n122.25\r\n$5\r\nm0369\r\n$5\r\n124.5\r\n");
 }
+
+#[test]
+fn bzpopmin_wakes_on_zadd_and_times_out() {
+    let s = common::Server::start();
+    let mut r = s.raw();
+    assert_eq!(r.call(&["ZADD", "z", "1", "a"]), ":1\r\n");
+    assert_eq!(
+        r.call(&["BZPOPMIN", "z", "0"]),
+        "*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n"
+    );
+    assert_eq!(r.call(&["BZPOPMAX", "nokey", "0.05"]), "*-1\r\n");
+    assert_eq!(r.call(&["BZMPOP", "0.05", "1", "nokey", "MIN"]), "*-1\r\n");
+    let mut w = s.raw();
+    r.cmd(&[
+        b"BZMPOP", b"0", b"2", b"nokey", b"z2", b"MAX", b"COUNT", b"3",
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(w.call(&["ZADD", "z2", "5", "x"]), ":1\r\n");
+    assert_eq!(
+        r.read_reply(),
+        b"*2\r\n$2\r\nz2\r\n*1\r\n*2\r\n$1\r\nx\r\n$1\r\n5\r\n"
+    );
+    assert_eq!(
+        r.call(&["BZPOPMIN", "z", "-1"]),
+        "-ERR timeout is negative\r\n"
+    );
+}

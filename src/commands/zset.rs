@@ -343,6 +343,49 @@ pub static COMMANDS: &[CommandSpec] = &[
         ..CommandSpec::DEFAULT
     },
     CommandSpec {
+        name: "bzpopmin",
+        arity: -3,
+        flags: "write noscript blocking fast",
+        acl: "sortedset",
+        first_key: 1,
+        last_key: -2,
+        step: 1,
+        handler: bzpopmin_cmd,
+        group: "sorted-set",
+        since: "5.0.0",
+        summary: "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available",
+        complexity: "O(log(N)) with N being the number of elements in the sorted set.",
+        ..CommandSpec::DEFAULT
+    },
+    CommandSpec {
+        name: "bzpopmax",
+        arity: -3,
+        flags: "write noscript blocking fast",
+        acl: "sortedset",
+        first_key: 1,
+        last_key: -2,
+        step: 1,
+        handler: bzpopmax_cmd,
+        group: "sorted-set",
+        since: "5.0.0",
+        summary: "Remove and return the member with the highest score from one or more sorted sets, or block until one is available",
+        complexity: "O(log(N)) with N being the number of elements in the sorted set.",
+        ..CommandSpec::DEFAULT
+    },
+    CommandSpec {
+        name: "bzmpop",
+        arity: -5,
+        flags: "write blocking",
+        acl: "sortedset",
+        handler: bzmpop_cmd,
+        getkeys: Some(bzmpop_keys),
+        group: "sorted-set",
+        since: "7.0.0",
+        summary: "Remove and return members with scores in a sorted set or block until one is available",
+        complexity: "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
+        ..CommandSpec::DEFAULT
+    },
+    CommandSpec {
         name: "zmpop",
         arity: -4,
         flags: "write",
@@ -2041,4 +2084,66 @@ fn zscan_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
         },
     };
     reply_scan(ctx, cursor, items, true, &o.pattern);
+}
+
+// ------------------------------------------------------- BZPOP*
+
+fn bzpop_generic(ctx: &mut Ctx, argv: &[Bytes], max: bool) {
+    let Some(deadline) = crate::server::blocking::parse_timeout(ctx, &argv[argv.len() - 1]) else {
+        return;
+    };
+    let keys = &argv[1..argv.len() - 1];
+    for k in keys {
+        match write_z(ctx, k) {
+            Err(()) => return ctx.wrongtype(),
+            Ok(None) => continue,
+            Ok(Some(_)) => {
+                let v = pop_entries(ctx, k, max, 1);
+                let Some(e) = v.first() else { continue };
+                let r = ctx.reply();
+                r.array(3);
+                r.bulk(k);
+                r.bulk(&e.1);
+                put_score(r, e.0);
+                ctx.rewrite_propagation(vec![
+                    Bytes::from_static(if max { b"ZPOPMAX" } else { b"ZPOPMIN" }),
+                    k.clone(),
+                ]);
+                return;
+            }
+        }
+    }
+    if !crate::server::blocking::can_block(ctx) {
+        return ctx.reply().null_array();
+    }
+    crate::server::blocking::block_for_keys(ctx, keys, deadline, "zset", argv);
+}
+
+fn bzpopmin_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
+    bzpop_generic(ctx, argv, false);
+}
+fn bzpopmax_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
+    bzpop_generic(ctx, argv, true);
+}
+
+fn bzmpop_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
+    let Some(deadline) = crate::server::blocking::parse_timeout(ctx, &argv[1]) else {
+        return;
+    };
+    let Some(a) = parse_mpop(ctx, argv, 2) else {
+        return;
+    };
+    match mpop_first(ctx, &a) {
+        Err(()) | Ok(true) => {}
+        Ok(false) => {
+            if !crate::server::blocking::can_block(ctx) {
+                return ctx.reply().null_array();
+            }
+            crate::server::blocking::block_for_keys(ctx, &a.keys, deadline, "zset", argv);
+        }
+    }
+}
+
+pub fn bzmpop_keys(argv: &[Bytes]) -> Vec<usize> {
+    numkeys_keys(argv, 2, 0)
 }
