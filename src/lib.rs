@@ -124,6 +124,10 @@ pub fn server_main(args: Vec<String>) -> i32 {
     }
     server::log_banner(&reactor.srv);
     tracing::warn!("Server initialized");
+    if let Err(e) = persistence::load_at_startup(&mut reactor.srv) {
+        tracing::warn!("{}", e);
+        return 1;
+    }
     tracing::info!("Ready to accept connections");
     reactor.run()
 }

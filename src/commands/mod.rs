@@ -8,6 +8,7 @@
 pub mod client;
 pub mod command;
 pub mod connection;
+pub mod dump;
 pub mod hash;
 pub mod keys;
 pub mod list;
@@ -318,6 +319,7 @@ fn tables() -> Vec<&'static [CommandSpec]> {
         tx::COMMANDS,
         sort::COMMANDS,
         scripting::COMMANDS,
+        dump::COMMANDS,
     ]
 }
 

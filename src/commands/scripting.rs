@@ -419,7 +419,7 @@ fn load(ctx: &mut Ctx, argv: &[Bytes]) {
             return;
         }
     };
-    match install_library(ctx, code, replace) {
+    match install_library(ctx.srv, code, replace) {
         Ok(name) => {
             ctx.dirty(1);
             ctx.reply().bulk(name.as_bytes());
@@ -431,7 +431,11 @@ fn load(ctx: &mut Ctx, argv: &[Bytes]) {
 
 /// Compile a library's code and add it to the registry (FUNCTION LOAD and
 /// RESTORE). Returns the library name, or the error reply.
-fn install_library(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String, String> {
+pub fn install_library(
+    srv: &mut crate::server::Server,
+    code: &[u8],
+    replace: bool,
+) -> Result<String, String> {
     let (engine, name) = parse_metadata(code).map_err(|e| format!("ERR {e}"))?;
     if !engines().iter().any(|e| e.eq_ignore_ascii_case(&engine)) {
         return Err(format!("ERR Engine '{engine}' not found"));
@@ -439,15 +443,14 @@ fn install_library(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String, 
     if name.is_empty() || !name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
         return Err("ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long".into());
     }
-    if !replace && ctx.srv.functions.libraries.contains_key(&name) {
+    if !replace && srv.functions.libraries.contains_key(&name) {
         return Err(format!("ERR Library '{name}' already exists"));
     }
     let body = match memchr::memchr(b'\n', code) {
         Some(i) => &code[i..],
         None => &code[code.len()..],
     };
-    let Some(mut eng) = ctx
-        .srv
+    let Some(mut eng) = srv
         .lua
         .take()
         .or_else(|| crate::scripting::LuaEngine::new().ok().map(Box::new))
@@ -457,8 +460,7 @@ fn install_library(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String, 
     let regs = eng.load_library(body);
     let result = regs.and_then(|regs| {
         for r in &regs {
-            let owner = ctx
-                .srv
+            let owner = srv
                 .functions
                 .libraries
                 .values()
@@ -467,7 +469,7 @@ fn install_library(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String, 
                 return Err(format!("ERR Function {} already exists", r.name));
             }
         }
-        if let Some(old) = ctx.srv.functions.libraries.remove(&name) {
+        if let Some(old) = srv.functions.libraries.remove(&name) {
             for f in old.functions.keys() {
                 eng.lib_funcs.remove(f);
             }
@@ -484,7 +486,7 @@ fn install_library(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String, 
             );
             eng.lib_funcs.insert(r.name, r.callback);
         }
-        ctx.srv.functions.libraries.insert(
+        srv.functions.libraries.insert(
             name.clone(),
             Library {
                 engine: "LUA".into(),
@@ -495,7 +497,7 @@ fn install_library(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String, 
         );
         Ok(name)
     });
-    ctx.srv.lua = Some(eng);
+    srv.lua = Some(eng);
     result
 }
 
@@ -722,7 +724,7 @@ fn restore(ctx: &mut Ctx, argv: &[Bytes]) {
         flush_libraries(ctx);
     }
     for code in codes {
-        if let Err(e) = install_library(ctx, &code, policy == "replace") {
+        if let Err(e) = install_library(ctx.srv, &code, policy == "replace") {
             ctx.srv.functions = saved_libs;
             if let (Some(eng), Some(f)) = (ctx.srv.lua.as_mut(), saved_funcs) {
                 eng.lib_funcs = f;

@@ -102,6 +102,32 @@ pub static COMMANDS: &[CommandSpec] = &[
         ..BASE
     },
     CommandSpec {
+        name: "save",
+        arity: 1,
+        flags: "admin noscript no_async_loading no_multi",
+        handler: save,
+        summary: "Synchronously save the dataset to disk",
+        ..BASE
+    },
+    CommandSpec {
+        name: "bgsave",
+        arity: -1,
+        flags: "admin noscript no_async_loading",
+        handler: bgsave,
+        summary: "Asynchronously save the dataset to disk",
+        ..BASE
+    },
+    CommandSpec {
+        name: "lastsave",
+        arity: 1,
+        flags: "loading stale fast",
+        acl: "admin dangerous",
+        handler: lastsave,
+        summary: "Get the UNIX time stamp of the last successful save to disk",
+        tips: &["nondeterministic_output"],
+        ..BASE
+    },
+    CommandSpec {
         name: "monitor",
         arity: 1,
         flags: "admin noscript loading stale",
@@ -439,10 +465,9 @@ fn section(ctx: &mut Ctx, sec: &str, o: &mut String) {
         "persistence" => {
             let _ = write!(
                 o,
-                "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+                "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n{}aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
                 srv.loading as i32,
-                srv.dirty,
-                srv.last_save,
+                crate::persistence::info_fields(srv),
             );
         }
         "stats" => {
@@ -451,7 +476,7 @@ fn section(ctx: &mut Ctx, sec: &str, o: &mut String) {
             let channels: usize = 0;
             let _ = write!(
                 o,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:{}\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:{}\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\nlatest_fork_usec:{}\r\ntotal_forks:{}\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:{}\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:{}\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
                 st.total_connections_received,
                 st.total_commands_processed,
                 ops,
@@ -466,6 +491,8 @@ fn section(ctx: &mut Ctx, sec: &str, o: &mut String) {
                 st.keyspace_hits,
                 st.keyspace_misses,
                 channels,
+                srv.persist.last_fork_usec,
+                srv.persist.total_forks,
                 st.unexpected_error_replies,
                 st.total_error_replies,
                 st.dump_payload_sanitizations,
@@ -746,6 +773,44 @@ fn shutdown(ctx: &mut Ctx, argv: &[Bytes]) {
     ctx.client.flags |= cflags::CLOSE_AFTER_REPLY;
 }
 
+fn save(ctx: &mut Ctx, _argv: &[Bytes]) {
+    if ctx.srv.persist.child_pid != -1 {
+        ctx.error("ERR Background save already in progress");
+        return;
+    }
+    match crate::persistence::save(ctx.srv) {
+        Ok(()) => ctx.reply().ok(),
+        Err(e) => {
+            tracing::warn!("Failed saving the DB: {}", e);
+            ctx.error("ERR");
+        }
+    }
+}
+
+fn bgsave(ctx: &mut Ctx, argv: &[Bytes]) {
+    let schedule = match argv.len() {
+        1 => false,
+        2 if eq_ic(&argv[1], "schedule") => true,
+        _ => return ctx.syntax_error(),
+    };
+    if ctx.srv.persist.child_pid != -1 {
+        if schedule {
+            ctx.srv.persist.scheduled = true;
+            return ctx.reply().status("Background saving scheduled");
+        }
+        return ctx.error("ERR Background save already in progress");
+    }
+    match crate::persistence::bgsave(ctx.srv) {
+        Ok(_) => ctx.reply().status("Background saving started"),
+        Err(e) => ctx.error(&format!("ERR {e}")),
+    }
+}
+
+fn lastsave(ctx: &mut Ctx, _argv: &[Bytes]) {
+    let t = ctx.srv.last_save;
+    ctx.reply().int(t);
+}
+
 fn monitor(ctx: &mut Ctx, _argv: &[Bytes]) {
     if ctx.client.has(cflags::MONITOR) {
         return;
@@ -949,6 +1014,8 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
             ctx,
             &[
                 "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "RELOAD",
+                "    Save the RDB on disk and reload it back to memory.",
                 "CHANGE-REPL-ID",
                 "    Change the replication IDs of the instance.",
                 "OBJECT <key>",
@@ -974,6 +1041,10 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
             ctx.srv.active_expire_enabled = crate::util::parse_i64(&argv[2]).unwrap_or(0) != 0;
             ctx.reply().ok();
         }
+        "reload" => match crate::persistence::debug_reload(ctx.srv) {
+            Ok(()) => ctx.reply().ok(),
+            Err(e) => ctx.error(&format!("ERR {e}")),
+        },
         "change-repl-id" => {
             ctx.srv.run_id = crate::util::random_hex(40);
             ctx.reply().ok();

@@ -9,6 +9,9 @@ pub fn server_cron(r: &mut Reactor) {
     let now = crate::util::mstime();
     r.srv.cronloops += 1;
 
+    crate::persistence::check_child(&mut r.srv);
+    crate::persistence::check_save_points(&mut r.srv);
+
     if r.srv.active_expire_enabled {
         active_expire_cycle(&mut r.srv, now);
     }

@@ -105,6 +105,8 @@ pub struct Server {
     pub busy_slots: Vec<usize>,
     /// Clients given output by another client's command (pub/sub).
     pub flush_slots: Vec<usize>,
+    /// RDB snapshot state.
+    pub persist: crate::persistence::State,
     /// Pub/Sub subscriptions.
     pub pubsub: crate::commands::pubsub::PubSub,
 }
@@ -156,6 +158,7 @@ impl Server {
             busy_slots: Vec::new(),
             pubsub: Default::default(),
             flush_slots: Vec::new(),
+            persist: Default::default(),
             config,
         }
     }

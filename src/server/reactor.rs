@@ -724,7 +724,27 @@ impl Reactor {
     /// now, None when shutdown was refused.
     fn prepare_shutdown(&mut self, req: super::ShutdownRequest) -> Option<i32> {
         warn!("User requested shutdown...");
-        let _ = req;
+        self.srv.shutdown = None;
+        if self.srv.persist.child_pid != -1 {
+            warn!("There is a child saving an .rdb. Killing it!");
+            // SAFETY: signalling our own child.
+            unsafe { libc::kill(self.srv.persist.child_pid, libc::SIGUSR1) };
+            self.srv.persist.child_pid = -1;
+        }
+        let want_save = match req.save {
+            Some(s) => s,
+            None => crate::persistence::has_save_points(&self.srv),
+        };
+        if want_save {
+            info!("Saving the final RDB snapshot before exiting.");
+            if let Err(e) = crate::persistence::save(&mut self.srv) {
+                warn!("Error trying to save the DB, can't exit: {}", e);
+                if !req.force {
+                    warn!("Errors trying to shut down the server. Check the logs for more information.");
+                    return None;
+                }
+            }
+        }
         self.flush_writes();
         for l in &self.listeners {
             if let Listener::Unix(_, path) = l {
