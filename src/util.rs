@@ -344,6 +344,11 @@ mod tests {
 
 /// SHA-1 of `data` as 40 lowercase hex chars (script ids, redis.sha1hex).
 pub fn sha1_hex(data: &[u8]) -> String {
+    sha1(data).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-1 digest bytes.
+pub fn sha1(data: &[u8]) -> [u8; 20] {
     let mut h: [u32; 5] = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0];
     let mut msg = data.to_vec();
     let bit_len = (data.len() as u64).wrapping_mul(8);
@@ -384,7 +389,11 @@ pub fn sha1_hex(data: &[u8]) -> String {
             *x = x.wrapping_add(y);
         }
     }
-    h.iter().map(|x| format!("{x:08x}")).collect()
+    let mut out = [0u8; 20];
+    for (i, x) in h.iter().enumerate() {
+        out[i * 4..i * 4 + 4].copy_from_slice(&x.to_be_bytes());
+    }
+    out
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! the handler. `Registry::new` gathers them; the server dispatches through
 //! it and COMMAND introspects it.
 
+pub mod bitops;
 pub mod client;
 pub mod command;
 pub mod connection;
@@ -320,6 +321,7 @@ fn tables() -> Vec<&'static [CommandSpec]> {
         sort::COMMANDS,
         scripting::COMMANDS,
         dump::COMMANDS,
+        bitops::COMMANDS,
     ]
 }
 

@@ -1014,6 +1014,10 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
             ctx,
             &[
                 "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "DIGEST",
+                "    Output a hex signature representing the current DB content.",
+                "DIGEST-VALUE <key> [<key> ...]",
+                "    Output a hex signature of the values of all the specified keys.",
                 "RELOAD",
                 "    Save the RDB on disk and reload it back to memory.",
                 "CHANGE-REPL-ID",
@@ -1040,6 +1044,26 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
         "set-active-expire" if argv.len() == 3 => {
             ctx.srv.active_expire_enabled = crate::util::parse_i64(&argv[2]).unwrap_or(0) != 0;
             ctx.reply().ok();
+        }
+        "digest" if argv.len() == 2 => {
+            let d = dataset_digest(ctx);
+            ctx.reply().status(&hex(&d));
+        }
+        "digest-value" => {
+            let mut out = Vec::new();
+            for k in &argv[2..] {
+                let now = ctx.now;
+                let d = match ctx.db().lookup(k, now) {
+                    Some(o) => value_digest(&o.val),
+                    None => [0u8; 20],
+                };
+                out.push(hex(&d));
+            }
+            let r = ctx.reply();
+            r.array(out.len());
+            for h in out {
+                r.status(&h);
+            }
         }
         "reload" => match crate::persistence::debug_reload(ctx.srv) {
             Ok(()) => ctx.reply().ok(),
@@ -1138,4 +1162,95 @@ fn debug_protocol(ctx: &mut Ctx, t: &[u8]) {
         "verbatim" => r.verbatim(b"This is a verbatim\nstring", "txt"),
         _ => ctx.error("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"),
     }
+}
+
+// ---------------------------------------------------------------- DIGEST
+
+fn hex(d: &[u8; 20]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// digest = SHA1(digest || data): order-dependent mixing.
+fn mix(d: &mut [u8; 20], data: &[u8]) {
+    let mut buf = d.to_vec();
+    buf.extend_from_slice(data);
+    *d = crate::util::sha1(&buf);
+}
+
+/// digest ^= SHA1(data): order-independent mixing.
+fn xor_in(d: &mut [u8; 20], data: &[u8]) {
+    let h = crate::util::sha1(data);
+    for (a, b) in d.iter_mut().zip(h.iter()) {
+        *a ^= b;
+    }
+}
+
+/// A digest of a value that depends on its contents only, not on its
+/// encoding (DEBUG DIGEST-VALUE; compares data across reloads).
+fn value_digest(v: &crate::db::Value) -> [u8; 20] {
+    use crate::db::Value;
+    let mut d = [0u8; 20];
+    match v {
+        Value::List(l) => {
+            for e in l.iter() {
+                mix(&mut d, e);
+            }
+        }
+        Value::Set(s) => s.for_each(|m| xor_in(&mut d, m)),
+        Value::Hash(h) => {
+            for (f, v) in h.pairs() {
+                let mut e = [0u8; 20];
+                mix(&mut e, &f);
+                mix(&mut e, &v);
+                for (a, b) in d.iter_mut().zip(e.iter()) {
+                    *a ^= b;
+                }
+            }
+        }
+        Value::ZSet(z) => {
+            for (score, m) in z.tree.iter() {
+                let mut e = [0u8; 20];
+                mix(&mut e, m);
+                mix(&mut e, crate::util::format_double_g17(*score).as_bytes());
+                for (a, b) in d.iter_mut().zip(e.iter()) {
+                    *a ^= b;
+                }
+            }
+        }
+        other => {
+            if let Some(b) = other.string_bytes() {
+                mix(&mut d, &b);
+            }
+        }
+    }
+    d
+}
+
+fn dataset_digest(ctx: &mut Ctx) -> [u8; 20] {
+    let mut total = [0u8; 20];
+    let mut any = false;
+    for db in &ctx.srv.dbs {
+        if db.is_empty() {
+            continue;
+        }
+        any = true;
+        mix(&mut total, &(db.id as u32).to_le_bytes());
+        for (k, o) in db.dict.iter() {
+            let mut kd = [0u8; 20];
+            mix(&mut kd, k);
+            mix(&mut kd, o.val.type_name().as_bytes());
+            let vd = value_digest(&o.val);
+            mix(&mut kd, &vd);
+            if o.expire != crate::db::NO_EXPIRE {
+                mix(&mut kd, b"!!expire!!");
+            }
+            for (a, b) in total.iter_mut().zip(kd.iter()) {
+                *a ^= b;
+            }
+        }
+    }
+    if !any {
+        return [0u8; 20];
+    }
+    total
 }

@@ -210,7 +210,16 @@ pub fn call(
             clients,
             now,
         };
-        handler(&mut ctx, argv);
+        // A bug in one command must not take the server down with it.
+        let res =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&mut ctx, argv)));
+        if res.is_err() {
+            tracing::warn!(
+                "Internal error while running '{}'",
+                String::from_utf8_lossy(&argv[0])
+            );
+            ctx.error("ERR internal error");
+        }
     }
     let dur_us = start.elapsed().as_micros() as i64;
 
