@@ -310,10 +310,21 @@ fn keys_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
 
 /// Parse a SCAN cursor as Redis does (an unsigned 64-bit decimal).
 pub fn parse_cursor(b: &[u8]) -> Option<u64> {
-    if b.is_empty() || b.len() > 20 || !b.iter().all(|c| c.is_ascii_digit()) {
+    // strtoul semantics: optional sign, decimal digits, no overflow;
+    // a negative value wraps.
+    let (neg, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || !digits.iter().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    std::str::from_utf8(b).ok()?.parse::<u64>().ok()
+    let mut v: u64 = 0;
+    for &c in digits {
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
 }
 
 fn scan(ctx: &mut Ctx, argv: &[Bytes]) {
@@ -678,7 +689,7 @@ fn object_help(ctx: &mut Ctx, _argv: &[Bytes]) {
         "    Return the number of references of the value associated with the specified",
         "    <key>.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
     ];
     let r = ctx.reply();
     r.array(lines.len());
