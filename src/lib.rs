@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod persistence;
 pub mod protocol;
+pub mod scripting;
 pub mod server;
 pub mod util;
 
@@ -18,7 +19,10 @@ pub const ERMINE_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Entry point shared by every binary: the name we were invoked by picks
 /// the program (`redis-cli` symlink runs the client, and so on).
 pub fn main_dispatch(default: &str) -> i32 {
-    let args: Vec<String> = std::env::args().collect();
+    // Lossy: arguments need not be UTF-8 (the client passes raw bytes on).
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let prog = args
         .first()
         .and_then(|a| {
@@ -71,7 +75,7 @@ pub fn server_main(args: Vec<String>) -> i32 {
             _ => {}
         }
     }
-    let cfg = match config::file::from_args(&rest) {
+    let mut cfg = match config::file::from_args(&rest) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{}", e.report());
@@ -88,6 +92,10 @@ pub fn server_main(args: Vec<String>) -> i32 {
             tracing::warn!("Can't chdir to '{}': {}", dir, e);
             return 1;
         }
+    }
+    // CONFIG GET dir reports the absolute working directory, as Redis does.
+    if let Ok(cwd) = std::env::current_dir() {
+        let _ = cfg.set_str("dir", &cwd.display().to_string(), true);
     }
     tracing::warn!("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
     tracing::warn!(
@@ -116,6 +124,10 @@ pub fn server_main(args: Vec<String>) -> i32 {
     }
     server::log_banner(&reactor.srv);
     tracing::warn!("Server initialized");
+    if let Err(e) = persistence::load_at_startup(&mut reactor.srv) {
+        tracing::warn!("{}", e);
+        return 1;
+    }
     tracing::info!("Ready to accept connections");
     reactor.run()
 }

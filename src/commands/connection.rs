@@ -248,26 +248,19 @@ fn reset(ctx: &mut Ctx, _argv: &[Bytes]) {
 
 /// Drop transaction, subscription and tracking state (RESET and close).
 pub fn on_client_reset(srv: &mut Server, client: &mut Client) {
-    client.ext.multi_queue.clear();
-    client.flags &= !(cflags::MULTI | cflags::DIRTY_CAS | cflags::DIRTY_EXEC);
-    for (db, key) in std::mem::take(&mut client.ext.watched) {
-        if let Some(v) = srv.watched_keys.get_mut(&(db, key.clone())) {
-            v.retain(|&id| id != client.id);
-            if v.is_empty() {
-                srv.watched_keys.remove(&(db, key));
-            }
-        }
-    }
+    super::tx::reset_transaction(srv, client);
+    super::pubsub::unsubscribe_all(srv, client);
 }
 
 /// A client is going away: release everything that refers to it.
 pub fn on_client_close(srv: &mut Server, client: &mut Client) {
     on_client_reset(srv, client);
+    crate::server::blocking::on_client_close(srv, client);
     srv.monitors.retain(|&id| id != client.id);
 }
 
 /// Deliver a message published while a command runs (keyspace
-/// notifications). Pub/sub subscriptions hook in here.
+/// notifications).
 pub fn publish_hook(
     srv: &mut Server,
     clients: &mut Clients,
@@ -275,10 +268,10 @@ pub fn publish_hook(
     channel: &[u8],
     msg: &[u8],
 ) {
-    let _ = (srv, clients, current, channel, msg);
+    super::pubsub::publish_message(srv, clients, Some(current), channel, msg, false);
 }
 
 /// Deliver a message published outside a command (expiry in cron).
 pub fn publish_background(srv: &mut Server, clients: &mut Clients, channel: &[u8], msg: &[u8]) {
-    let _ = (srv, clients, channel, msg);
+    super::pubsub::publish_message(srv, clients, None, channel, msg, false);
 }

@@ -5,13 +5,16 @@
 //! the handler. `Registry::new` gathers them; the server dispatches through
 //! it and COMMAND introspects it.
 
+pub mod bitops;
 pub mod client;
 pub mod command;
 pub mod connection;
+pub mod dump;
 pub mod hash;
 pub mod keys;
 pub mod list;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -294,6 +297,8 @@ impl Command {
 
 pub struct Registry {
     pub commands: HashMap<String, Command>,
+    /// Full names ("get", "config|get") by command id.
+    pub names: Vec<String>,
     /// Total number of commands and subcommands (size of stats arrays).
     pub count: usize,
 }
@@ -314,6 +319,9 @@ fn tables() -> Vec<&'static [CommandSpec]> {
         pubsub::COMMANDS,
         tx::COMMANDS,
         sort::COMMANDS,
+        scripting::COMMANDS,
+        dump::COMMANDS,
+        bitops::COMMANDS,
     ]
 }
 
@@ -331,8 +339,16 @@ impl Registry {
                 );
             }
         }
+        let mut names = vec![String::new(); next_id];
+        for c in commands.values() {
+            names[c.id] = c.fullname.clone();
+            for s in c.subcommands.values() {
+                names[s.id] = s.fullname.clone();
+            }
+        }
         Registry {
             commands,
+            names,
             count: next_id,
         }
     }
@@ -340,8 +356,18 @@ impl Registry {
     /// Look up argv's command, descending into a subcommand when the
     /// command is a container. Case-insensitive.
     pub fn lookup(&self, argv: &[Bytes]) -> Option<&Command> {
-        let name = lower_key(&argv[0]);
-        let c = self.commands.get(name.as_str())?;
+        // Lowercase into a stack buffer: this runs for every command.
+        let a = &argv[0];
+        let c = if a.len() <= 32 {
+            let mut buf = [0u8; 32];
+            for (d, s) in buf.iter_mut().zip(a.iter()) {
+                *d = s.to_ascii_lowercase();
+            }
+            self.commands
+                .get(std::str::from_utf8(&buf[..a.len()]).ok()?)?
+        } else {
+            self.commands.get(lower_key(a).as_str())?
+        };
         if c.subcommands.is_empty() {
             return Some(c);
         }

@@ -117,6 +117,9 @@ impl Config {
     pub fn matching(&self, pattern: &[u8]) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         for (i, p) in PARAMS.iter().enumerate() {
+            if p.flags & params::HIDDEN != 0 && !p.name.as_bytes().eq_ignore_ascii_case(pattern) {
+                continue;
+            }
             if crate::util::glob_match(pattern, p.name.as_bytes(), true) {
                 out.push((p.name, self.values[i].clone()));
             }

@@ -12,6 +12,8 @@ pub const PROTECTED: u32 = 4;
 pub const MULTI_ARG: u32 = 8;
 /// Not written back by CONFIG REWRITE (runtime-only state).
 pub const NO_REWRITE: u32 = 16;
+/// Listed by CONFIG GET only when asked for by its exact name.
+pub const HIDDEN: u32 = 32;
 
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
@@ -31,6 +33,13 @@ pub enum Kind {
     Bind,
     OutputLimit,
     Notify,
+    /// File permissions written in octal (unixsocketperm).
+    Octal,
+    /// A memory value, or a percentage written "N%" (stored negative).
+    Percent {
+        min: i64,
+        max: i64,
+    },
 }
 
 #[derive(Debug)]
@@ -75,49 +84,58 @@ const fn mem(min: i64, max: i64) -> Kind {
     Kind::Mem { min, max }
 }
 const S: Kind = Kind::Str;
-const IMAX: i64 = i32::MAX as i64;
-const LMAX: i64 = i64::MAX;
 
+/// Every Redis 7.0 parameter, in name order, with Redis's defaults.
 pub static PARAMS: &[Param] = &[
-    p("port", int(0, 65535), "6379", 0),
-    p("bind", Kind::Bind, "* -::*", MULTI_ARG),
-    p("unixsocket", S, "", IMMUTABLE),
-    p("unixsocketperm", int(0, 0o777), "0", IMMUTABLE),
-    p("tcp-backlog", int(0, IMAX), "511", IMMUTABLE),
-    p("tcp-keepalive", int(0, IMAX), "300", 0),
-    p("timeout", int(0, IMAX), "0", 0),
-    p("maxclients", int(1, IMAX), "10000", 0),
-    p("protected-mode", B, "yes", 0),
-    p("requirepass", S, "", 0),
-    p("databases", int(1, IMAX), "16", IMMUTABLE),
-    p("hz", int(0, IMAX), "10", 0),
-    p("dynamic-hz", B, "yes", 0),
-    p("daemonize", B, "no", IMMUTABLE),
-    p("pidfile", S, "", IMMUTABLE),
-    p("logfile", S, "", IMMUTABLE),
     p(
-        "loglevel",
-        Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"]),
-        "notice",
+        "acl-pubsub-default",
+        Kind::Enum(&["allchannels", "resetchannels"]),
+        "resetchannels",
         0,
     ),
-    p("dir", S, "", 0),
-    p("dbfilename", S, "dump.rdb", PROTECTED),
-    p("save", Kind::Save, "3600 1 300 100 60 10000", MULTI_ARG),
-    p("appendonly", B, "no", 0),
-    p("appendfilename", S, "appendonly.aof", IMMUTABLE),
+    p("aclfile", S, "", IMMUTABLE),
+    p("acllog-max-len", int(0, i64::MAX), "128", 0),
+    p("active-defrag-cycle-max", int(1, 99), "25", 0),
+    p("active-defrag-cycle-min", int(1, 99), "1", 0),
+    p(
+        "active-defrag-ignore-bytes",
+        mem(1, i64::MAX),
+        "104857600",
+        0,
+    ),
+    p("active-defrag-max-scan-fields", int(1, i64::MAX), "1000", 0),
+    p("active-defrag-threshold-lower", int(0, 1000), "10", 0),
+    p("active-defrag-threshold-upper", int(0, 1000), "100", 0),
+    p("active-expire-effort", int(1, 10), "1", 0),
+    p("activedefrag", B, "no", 0),
+    p("activerehashing", B, "yes", 0),
+    p("always-show-logo", B, "no", IMMUTABLE),
+    p("aof-disable-auto-gc", B, "no", 0),
+    p("aof-load-truncated", B, "yes", 0),
+    p("aof-rewrite-incremental-fsync", B, "yes", 0),
+    p("aof-timestamp-enabled", B, "no", 0),
+    p("aof-use-rdb-preamble", B, "yes", 0),
+    p("aof_rewrite_cpulist", S, "", IMMUTABLE),
     p("appenddirname", S, "appendonlydir", IMMUTABLE),
+    p("appendfilename", S, "appendonly.aof", IMMUTABLE),
     p(
         "appendfsync",
-        Kind::Enum(&["always", "everysec", "no"]),
+        Kind::Enum(&["everysec", "always", "no"]),
         "everysec",
         0,
     ),
-    p("proto-max-bulk-len", mem(1024 * 1024, LMAX), "536870912", 0),
-    p(
-        "client-query-buffer-limit",
-        mem(1024 * 1024, LMAX),
-        "1073741824",
+    p("appendonly", B, "no", 0),
+    p("auto-aof-rewrite-min-size", mem(0, i64::MAX), "67108864", 0),
+    p("auto-aof-rewrite-percentage", int(0, 2147483647), "100", 0),
+    p("bgsave_cpulist", S, "", IMMUTABLE),
+    p("bind", Kind::Bind, "* -::*", MULTI_ARG),
+    p("bind-source-addr", S, "", 0),
+    p("bio_cpulist", S, "", IMMUTABLE),
+    pa(
+        "busy-reply-threshold",
+        "lua-time-limit",
+        int(0, i64::MAX),
+        "5000",
         0,
     ),
     p(
@@ -126,21 +144,57 @@ pub static PARAMS: &[Param] = &[
         "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
         MULTI_ARG,
     ),
-    p("slowlog-log-slower-than", int(-1, LMAX), "10000", 0),
-    p("slowlog-max-len", int(0, LMAX), "128", 0),
-    p("latency-monitor-threshold", int(0, LMAX), "0", 0),
-    p("latency-tracking", B, "yes", 0),
-    p("latency-tracking-info-percentiles", S, "50 99 99.9", 0),
-    p("active-expire-effort", int(1, 10), "1", 0),
-    p("notify-keyspace-events", Kind::Notify, "", 0),
+    p(
+        "client-query-buffer-limit",
+        mem(1048576, i64::MAX),
+        "1073741824",
+        0,
+    ),
+    p("cluster-allow-pubsubshard-when-down", B, "yes", 0),
+    p("cluster-allow-reads-when-down", B, "no", 0),
+    p("cluster-allow-replica-migration", B, "yes", 0),
+    p("cluster-announce-bus-port", int(0, 65535), "0", 0),
+    p("cluster-announce-hostname", S, "", 0),
+    p("cluster-announce-ip", S, "", 0),
+    p("cluster-announce-port", int(0, 65535), "0", 0),
+    p("cluster-announce-tls-port", int(0, 65535), "0", 0),
+    p("cluster-config-file", S, "nodes.conf", IMMUTABLE),
+    p("cluster-enabled", B, "no", IMMUTABLE | UNSUPPORTED),
+    p("cluster-link-sendbuf-limit", mem(0, i64::MAX), "0", 0),
+    p("cluster-migration-barrier", int(0, 2147483647), "1", 0),
+    p("cluster-node-timeout", int(0, i64::MAX), "15000", 0),
+    p("cluster-port", int(0, 65535), "0", IMMUTABLE),
+    p(
+        "cluster-preferred-endpoint-type",
+        Kind::Enum(&["ip", "hostname", "unknown-endpoint"]),
+        "ip",
+        0,
+    ),
+    pa(
+        "cluster-replica-no-failover",
+        "cluster-slave-no-failover",
+        B,
+        "no",
+        0,
+    ),
+    pa(
+        "cluster-replica-validity-factor",
+        "cluster-slave-validity-factor",
+        int(0, 2147483647),
+        "10",
+        0,
+    ),
+    p("cluster-require-full-coverage", B, "yes", 0),
+    p("crash-log-enabled", B, "yes", 0),
+    p("crash-memcheck-enabled", B, "yes", 0),
+    p("daemonize", B, "no", IMMUTABLE),
+    p("databases", int(1, 2147483647), "16", IMMUTABLE),
+    p("dbfilename", S, "dump.rdb", PROTECTED),
+    p("dir", Kind::Str, "", PROTECTED),
+    p("disable-thp", B, "yes", IMMUTABLE),
+    p("dynamic-hz", B, "yes", 0),
     p(
         "enable-debug-command",
-        Kind::Enum(&["no", "yes", "local"]),
-        "no",
-        IMMUTABLE,
-    ),
-    p(
-        "enable-protected-configs",
         Kind::Enum(&["no", "yes", "local"]),
         "no",
         IMMUTABLE,
@@ -151,7 +205,83 @@ pub static PARAMS: &[Param] = &[
         "no",
         IMMUTABLE,
     ),
-    p("maxmemory", mem(0, LMAX), "0", 0),
+    p(
+        "enable-protected-configs",
+        Kind::Enum(&["no", "yes", "local"]),
+        "no",
+        IMMUTABLE,
+    ),
+    pa(
+        "hash-max-listpack-entries",
+        "hash-max-ziplist-entries",
+        int(0, i64::MAX),
+        "512",
+        0,
+    ),
+    pa(
+        "hash-max-listpack-value",
+        "hash-max-ziplist-value",
+        mem(0, i64::MAX),
+        "64",
+        0,
+    ),
+    p("hll-sparse-max-bytes", mem(0, i64::MAX), "3000", 0),
+    p("hz", int(0, 2147483647), "10", 0),
+    p("ignore-warnings", S, "", 0),
+    p("io-threads", int(1, 128), "1", IMMUTABLE | UNSUPPORTED),
+    p("io-threads-do-reads", B, "no", IMMUTABLE | UNSUPPORTED),
+    p("jemalloc-bg-thread", B, "yes", 0),
+    p("key-load-delay", int(-2147483648, 2147483647), "0", HIDDEN),
+    p("latency-monitor-threshold", int(0, i64::MAX), "0", 0),
+    p("latency-tracking", B, "yes", 0),
+    p(
+        "latency-tracking-info-percentiles",
+        Kind::Str,
+        "50 99 99.9",
+        MULTI_ARG,
+    ),
+    p("lazyfree-lazy-eviction", B, "no", 0),
+    p("lazyfree-lazy-expire", B, "no", 0),
+    p("lazyfree-lazy-server-del", B, "no", 0),
+    p("lazyfree-lazy-user-del", B, "no", 0),
+    p("lazyfree-lazy-user-flush", B, "no", 0),
+    p("lfu-decay-time", int(0, 2147483647), "1", 0),
+    p("lfu-log-factor", int(0, 2147483647), "10", 0),
+    p("list-compress-depth", int(0, 2147483647), "0", 0),
+    pa(
+        "list-max-listpack-size",
+        "list-max-ziplist-size",
+        int(-2147483648, 2147483647),
+        "-2",
+        0,
+    ),
+    p(
+        "loading-process-events-interval-bytes",
+        int(1024, 2147483647),
+        "2097152",
+        HIDDEN,
+    ),
+    p("logfile", S, "", IMMUTABLE),
+    p(
+        "loglevel",
+        Kind::Enum(&["debug", "verbose", "notice", "warning"]),
+        "notice",
+        0,
+    ),
+    p("masterauth", S, "", 0),
+    p("masteruser", S, "", 0),
+    p("maxclients", int(1, 4294967295), "10000", 0),
+    p("maxmemory", mem(0, i64::MAX), "0", 0),
+    p(
+        "maxmemory-clients",
+        Kind::Percent {
+            min: -100,
+            max: i64::MAX,
+        },
+        "0",
+        0,
+    ),
+    p("maxmemory-eviction-tenacity", int(0, 100), "10", 0),
     p(
         "maxmemory-policy",
         Kind::Enum(&[
@@ -167,26 +297,232 @@ pub static PARAMS: &[Param] = &[
         "noeviction",
         0,
     ),
-    p("maxmemory-samples", int(1, 64), "5", 0),
-    p("lazyfree-lazy-eviction", B, "no", 0),
-    p("lazyfree-lazy-expire", B, "no", 0),
-    p("lazyfree-lazy-server-del", B, "no", 0),
-    p("lazyfree-lazy-user-del", B, "no", 0),
-    p("lazyfree-lazy-user-flush", B, "no", 0),
-    pa("replicaof", "slaveof", S, "", MULTI_ARG | UNSUPPORTED),
+    p("maxmemory-samples", int(1, 2147483647), "5", 0),
+    pa(
+        "min-replicas-max-lag",
+        "min-slaves-max-lag",
+        int(0, 2147483647),
+        "10",
+        0,
+    ),
+    pa(
+        "min-replicas-to-write",
+        "min-slaves-to-write",
+        int(0, 2147483647),
+        "0",
+        0,
+    ),
+    p("no-appendfsync-on-rewrite", B, "no", 0),
+    p("notify-keyspace-events", Kind::Notify, "", 0),
+    p(
+        "oom-score-adj",
+        Kind::Enum(&["no", "yes", "relative", "absolute"]),
+        "no",
+        0,
+    ),
+    p("oom-score-adj-values", Kind::Str, "0 200 800", MULTI_ARG),
+    p("pidfile", S, "", IMMUTABLE),
+    p("port", int(0, 65535), "6379", 0),
+    p(
+        "proc-title-template",
+        S,
+        "CONFIG_DEFAULT_PROC_TITLE_TEMPLATE",
+        0,
+    ),
+    p(
+        "propagation-error-behavior",
+        Kind::Enum(&["ignore", "panic", "panic-on-replicas"]),
+        "ignore",
+        0,
+    ),
+    p("protected-mode", B, "yes", 0),
+    p(
+        "proto-max-bulk-len",
+        Kind::Mem {
+            min: 1048576,
+            max: i64::MAX,
+        },
+        "536870912",
+        0,
+    ),
+    p("rdb-del-sync-files", B, "no", 0),
+    p(
+        "rdb-key-save-delay",
+        int(-2147483648, 2147483647),
+        "0",
+        HIDDEN,
+    ),
+    p("rdb-save-incremental-fsync", B, "yes", 0),
+    p("rdbchecksum", B, "yes", IMMUTABLE),
+    p("rdbcompression", B, "yes", 0),
+    p("repl-backlog-size", mem(1, i64::MAX), "1048576", 0),
+    p("repl-backlog-ttl", int(0, i64::MAX), "3600", 0),
+    p("repl-disable-tcp-nodelay", B, "no", 0),
+    p(
+        "repl-diskless-load",
+        Kind::Enum(&["disabled", "on-empty-db", "swapdb"]),
+        "disabled",
+        0,
+    ),
+    p("repl-diskless-sync", B, "yes", 0),
+    p("repl-diskless-sync-delay", int(0, 2147483647), "5", 0),
+    p(
+        "repl-diskless-sync-max-replicas",
+        int(0, 2147483647),
+        "0",
+        0,
+    ),
+    pa(
+        "repl-ping-replica-period",
+        "repl-ping-slave-period",
+        int(1, 2147483647),
+        "10",
+        0,
+    ),
+    p("repl-timeout", int(1, 2147483647), "60", 0),
+    pa("replica-announce-ip", "slave-announce-ip", S, "", 0),
+    pa(
+        "replica-announce-port",
+        "slave-announce-port",
+        int(0, 65535),
+        "0",
+        0,
+    ),
+    p("replica-announced", B, "yes", 0),
+    p("replica-ignore-disk-write-errors", B, "no", 0),
+    pa(
+        "replica-ignore-maxmemory",
+        "slave-ignore-maxmemory",
+        B,
+        "yes",
+        0,
+    ),
+    pa("replica-lazy-flush", "slave-lazy-flush", B, "no", 0),
+    pa(
+        "replica-priority",
+        "slave-priority",
+        int(0, 2147483647),
+        "100",
+        0,
+    ),
+    pa("replica-read-only", "slave-read-only", B, "yes", 0),
+    pa(
+        "replica-serve-stale-data",
+        "slave-serve-stale-data",
+        B,
+        "yes",
+        0,
+    ),
+    pa(
+        "replicaof",
+        "slaveof",
+        Kind::Str,
+        "",
+        IMMUTABLE | MULTI_ARG | UNSUPPORTED,
+    ),
+    p("requirepass", S, "", 0),
+    p(
+        "sanitize-dump-payload",
+        Kind::Enum(&["no", "yes", "clients"]),
+        "no",
+        0,
+    ),
+    p("save", Kind::Save, "3600 1 300 100 60 10000", MULTI_ARG),
+    p("server_cpulist", S, "", IMMUTABLE),
+    p("set-max-intset-entries", int(0, i64::MAX), "512", 0),
+    p("set-proc-title", B, "yes", IMMUTABLE),
+    p(
+        "shutdown-on-sigint",
+        Kind::Enum(&["default", "save", "nosave", "now", "force"]),
+        "default",
+        0,
+    ),
+    p(
+        "shutdown-on-sigterm",
+        Kind::Enum(&["default", "save", "nosave", "now", "force"]),
+        "default",
+        0,
+    ),
+    p("shutdown-timeout", int(0, 2147483647), "10", 0),
+    p("slowlog-log-slower-than", int(-1, i64::MAX), "10000", 0),
+    p("slowlog-max-len", int(0, i64::MAX), "128", 0),
+    p("socket-mark-id", int(0, 4294967295), "0", IMMUTABLE),
+    p("stop-writes-on-bgsave-error", B, "yes", 0),
+    p("stream-node-max-bytes", mem(0, i64::MAX), "4096", 0),
+    p("stream-node-max-entries", int(0, i64::MAX), "100", 0),
     p(
         "supervised",
         Kind::Enum(&["upstart", "systemd", "auto", "no"]),
         "no",
         IMMUTABLE,
     ),
-    p("always-show-logo", B, "no", IMMUTABLE),
-    p("set-proc-title", B, "yes", IMMUTABLE),
-    p("crash-log-enabled", B, "yes", 0),
-    p("crash-memcheck-enabled", B, "yes", 0),
-    p("busy-reply-threshold", int(0, LMAX), "5000", 0),
-    p("io-threads", int(1, 128), "1", IMMUTABLE),
-    p("io-threads-do-reads", B, "no", IMMUTABLE),
+    p("syslog-enabled", B, "no", IMMUTABLE),
+    p(
+        "syslog-facility",
+        Kind::Enum(&[
+            "user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+        ]),
+        "local0",
+        IMMUTABLE,
+    ),
+    p("syslog-ident", S, "redis", IMMUTABLE),
+    p("tcp-backlog", int(0, 2147483647), "511", IMMUTABLE),
+    p("tcp-keepalive", int(0, 2147483647), "300", 0),
+    p("timeout", int(0, 2147483647), "0", 0),
+    p(
+        "tls-auth-clients",
+        Kind::Enum(&["no", "yes", "optional"]),
+        "yes",
+        UNSUPPORTED,
+    ),
+    p("tls-ca-cert-dir", S, "", UNSUPPORTED),
+    p("tls-ca-cert-file", S, "", UNSUPPORTED),
+    p("tls-cert-file", S, "", UNSUPPORTED),
+    p("tls-ciphers", S, "", UNSUPPORTED),
+    p("tls-ciphersuites", S, "", UNSUPPORTED),
+    p("tls-client-cert-file", S, "", UNSUPPORTED),
+    p("tls-client-key-file", S, "", UNSUPPORTED),
+    p("tls-client-key-file-pass", S, "", UNSUPPORTED),
+    p("tls-cluster", B, "no", UNSUPPORTED),
+    p("tls-dh-params-file", S, "", UNSUPPORTED),
+    p("tls-key-file", S, "", UNSUPPORTED),
+    p("tls-key-file-pass", S, "", UNSUPPORTED),
+    p("tls-port", int(0, 65535), "0", UNSUPPORTED),
+    p("tls-prefer-server-ciphers", B, "no", UNSUPPORTED),
+    p("tls-protocols", S, "", UNSUPPORTED),
+    p("tls-replication", B, "no", UNSUPPORTED),
+    p(
+        "tls-session-cache-size",
+        int(0, 2147483647),
+        "20480",
+        UNSUPPORTED,
+    ),
+    p(
+        "tls-session-cache-timeout",
+        int(0, 2147483647),
+        "300",
+        UNSUPPORTED,
+    ),
+    p("tls-session-caching", B, "yes", UNSUPPORTED),
+    p("tracking-table-max-keys", int(0, i64::MAX), "1000000", 0),
+    p("unixsocket", S, "", IMMUTABLE),
+    p("unixsocketperm", Kind::Octal, "0", IMMUTABLE),
+    p("use-exit-on-panic", B, "no", HIDDEN),
+    p("watchdog-period", int(0, 2147483647), "0", HIDDEN),
+    pa(
+        "zset-max-listpack-entries",
+        "zset-max-ziplist-entries",
+        int(0, i64::MAX),
+        "128",
+        0,
+    ),
+    pa(
+        "zset-max-listpack-value",
+        "zset-max-ziplist-value",
+        mem(0, i64::MAX),
+        "64",
+        0,
+    ),
 ];
 
 pub fn canonicalize_default(p: &Param) -> String {
@@ -337,6 +673,37 @@ pub fn canonicalize(
                 }
             }
             Ok(format_output_limits(&limits))
+        }
+        Kind::Octal => {
+            let s = single()?;
+            let v = i64::from_str_radix(s, 8)
+                .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            if !(0..=0o777).contains(&v) {
+                return Err("argument must be between 0 and 777 inclusive".into());
+            }
+            Ok(format!("{:o}", v))
+        }
+        Kind::Percent { min, max } => {
+            let s = single()?;
+            let v = if let Some(pct) = s.strip_suffix('%') {
+                let n: i64 = pct
+                    .parse()
+                    .map_err(|_| "argument must be a memory or percent value".to_string())?;
+                -n
+            } else {
+                parse_memory(s)
+                    .ok_or_else(|| "argument must be a memory or percent value".to_string())?
+            };
+            if v < min || v > max {
+                return Err(format!(
+                    "argument must be between {min} and {max} inclusive"
+                ));
+            }
+            Ok(if v < 0 {
+                format!("{}%", -v)
+            } else {
+                v.to_string()
+            })
         }
         Kind::Notify => {
             let s = single()?;

@@ -1,1 +1,282 @@
-//! RDB snapshots and the append-only file.
+//! RDB snapshots: SAVE, BGSAVE (forked child), save points, loading at
+//! start-up and saving on shutdown.
+
+pub mod rdb;
+
+use std::io::Write;
+
+use crate::server::Server;
+
+/// Persistence bookkeeping kept on the server.
+#[derive(Debug)]
+pub struct State {
+    /// The BGSAVE child, if one runs.
+    pub child_pid: i32,
+    pub child_start: i64,
+    pub dirty_at_fork: u64,
+    pub last_bgsave_ok: bool,
+    pub last_bgsave_secs: i64,
+    pub rdb_saves: u64,
+    pub total_forks: u64,
+    pub last_fork_usec: i64,
+    /// BGSAVE SCHEDULE asked for a save once the current child is done.
+    pub scheduled: bool,
+    pub loaded_keys: usize,
+    pub loaded_expired: usize,
+    /// When a failed BGSAVE may be retried (save points back off 5 s).
+    pub retry_after: i64,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            child_pid: -1,
+            child_start: 0,
+            dirty_at_fork: 0,
+            last_bgsave_ok: true,
+            last_bgsave_secs: -1,
+            rdb_saves: 0,
+            total_forks: 0,
+            last_fork_usec: 0,
+            scheduled: false,
+            loaded_keys: 0,
+            loaded_expired: 0,
+            retry_after: 0,
+        }
+    }
+}
+
+fn rdb_path(srv: &Server) -> std::path::PathBuf {
+    let name = srv
+        .config
+        .get("dbfilename")
+        .unwrap_or("dump.rdb")
+        .to_string();
+    std::path::PathBuf::from(name)
+}
+
+pub fn limits(srv: &Server) -> rdb::BuildLimits {
+    let c = &srv.config;
+    rdb::BuildLimits {
+        hash: crate::db::hash::Limits {
+            entries: c.get_i64("hash-max-listpack-entries").max(0) as usize,
+            value: c.get_i64("hash-max-listpack-value").max(0) as usize,
+        },
+        zset: crate::db::zset::Limits {
+            entries: c.get_i64("zset-max-listpack-entries").max(0) as usize,
+            value: c.get_i64("zset-max-listpack-value").max(0) as usize,
+        },
+        intset: c.get_i64("set-max-intset-entries").max(0) as usize,
+        list_fill: c.get_i64("list-max-listpack-size"),
+    }
+}
+
+fn image(srv: &Server) -> Vec<u8> {
+    let funcs: Vec<Vec<u8>> = srv
+        .functions
+        .libraries
+        .values()
+        .map(|l| l.code.clone())
+        .collect();
+    rdb::dump(
+        &srv.dbs,
+        &funcs,
+        srv.config.get_bool("rdbcompression"),
+        srv.config.get_bool("rdbchecksum"),
+    )
+}
+
+/// Write `data` to a temp file, fsync it, and rename it over `path`.
+fn write_atomically(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    let tmp = std::path::PathBuf::from(format!("temp-{}.rdb", std::process::id()));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(data)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)
+}
+
+/// SAVE: write the snapshot in the foreground.
+pub fn save(srv: &mut Server) -> std::io::Result<()> {
+    let data = image(srv);
+    write_atomically(&rdb_path(srv), &data)?;
+    tracing::info!("DB saved on disk");
+    srv.dirty = 0;
+    srv.last_save = crate::util::mstime() / 1000;
+    srv.persist.last_bgsave_ok = true;
+    srv.persist.rdb_saves += 1;
+    Ok(())
+}
+
+/// BGSAVE: fork a child that writes the snapshot. Returns its pid.
+pub fn bgsave(srv: &mut Server) -> Result<i32, String> {
+    if srv.persist.child_pid != -1 {
+        return Err("Background save already in progress".into());
+    }
+    let start = std::time::Instant::now();
+    // SAFETY: the server is single-threaded here; the child only
+    // serializes memory it inherited, writes a file and _exits.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        let e = std::io::Error::last_os_error();
+        srv.persist.last_bgsave_ok = false;
+        tracing::warn!("Can't save in background: fork: {}", e);
+        return Err(format!("Can't save in background: fork: {}", e));
+    }
+    if pid == 0 {
+        if let Ok(mut r) = crate::server::log::ROLE.lock() {
+            *r = 'C';
+        }
+        let data = image(srv);
+        let code = match write_atomically(&rdb_path(srv), &data) {
+            Ok(()) => {
+                tracing::info!("DB saved on disk");
+                0
+            }
+            Err(e) => {
+                tracing::warn!("Write error saving DB on disk: {}", e);
+                1
+            }
+        };
+        // SAFETY: leave without running the parent's destructors.
+        unsafe { libc::_exit(code) };
+    }
+    srv.persist.last_fork_usec = start.elapsed().as_micros() as i64;
+    srv.persist.total_forks += 1;
+    srv.persist.child_pid = pid;
+    srv.persist.child_start = crate::util::mstime();
+    srv.persist.dirty_at_fork = srv.dirty;
+    tracing::info!("Background saving started by pid {}", pid);
+    Ok(pid)
+}
+
+/// Reap a finished BGSAVE child (called from cron).
+pub fn check_child(srv: &mut Server) {
+    if srv.persist.child_pid == -1 {
+        return;
+    }
+    let mut status = 0;
+    // SAFETY: non-blocking wait for our own child.
+    let r = unsafe { libc::waitpid(srv.persist.child_pid, &mut status, libc::WNOHANG) };
+    if r == 0 {
+        return;
+    }
+    let ok = r > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    let now = crate::util::mstime();
+    srv.persist.last_bgsave_secs = (now - srv.persist.child_start) / 1000;
+    srv.persist.child_pid = -1;
+    if ok {
+        tracing::info!("Background saving terminated with success");
+        srv.dirty = srv.dirty.saturating_sub(srv.persist.dirty_at_fork);
+        srv.last_save = now / 1000;
+        srv.persist.last_bgsave_ok = true;
+        srv.persist.rdb_saves += 1;
+    } else {
+        tracing::warn!("Background saving error");
+        srv.persist.last_bgsave_ok = false;
+        srv.persist.retry_after = now + 5000;
+    }
+    if srv.persist.scheduled {
+        srv.persist.scheduled = false;
+        let _ = bgsave(srv);
+    }
+}
+
+/// Save points: start a BGSAVE when one of `save <secs> <changes>` is met.
+pub fn check_save_points(srv: &mut Server) {
+    if srv.persist.child_pid != -1 || srv.dirty == 0 {
+        return;
+    }
+    let now = crate::util::mstime();
+    if !srv.persist.last_bgsave_ok && now < srv.persist.retry_after {
+        return;
+    }
+    let points: Vec<i64> = srv
+        .config
+        .get("save")
+        .unwrap_or("")
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    for p in points.chunks(2) {
+        if p.len() == 2 && srv.dirty >= p[1] as u64 && now / 1000 - srv.last_save >= p[0] {
+            tracing::info!("{} changes in {} seconds. Saving...", p[1], p[0]);
+            let _ = bgsave(srv);
+            return;
+        }
+    }
+}
+
+/// Whether save points are configured (shutdown then saves).
+pub fn has_save_points(srv: &Server) -> bool {
+    !srv.config.get("save").unwrap_or("").trim().is_empty()
+}
+
+/// Load dump file at start-up; Err is fatal (corrupt or unreadable file).
+pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
+    let path = rdb_path(srv);
+    let data = match std::fs::read(&path) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("Fatal error loading the DB: {}. Exiting.", e)),
+    };
+    let start = std::time::Instant::now();
+    tracing::info!("Loading RDB produced by version {}", crate::REDIS_VERSION);
+    let lim = limits(srv);
+    let now = crate::util::mstime();
+    let loaded = rdb::load(&data, &mut srv.dbs, &lim, now).map_err(|e| e.0)?;
+    srv.persist.loaded_keys = loaded.keys;
+    srv.persist.loaded_expired = loaded.expired;
+    restore_functions(srv, &loaded.functions);
+    tracing::info!(
+        "Done loading RDB, keys loaded: {}, keys expired: {}.",
+        loaded.keys,
+        loaded.expired
+    );
+    tracing::info!(
+        "DB loaded from disk: {:.3} seconds",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Re-create function libraries saved in an RDB.
+pub fn restore_functions(srv: &mut Server, codes: &[Vec<u8>]) {
+    for code in codes {
+        if let Err(e) = crate::commands::scripting::install_library(srv, code, true) {
+            tracing::warn!("Failed loading library from the RDB: {}", e);
+        }
+    }
+}
+
+/// DEBUG RELOAD: save, empty the dataset, load the file back.
+pub fn debug_reload(srv: &mut Server) -> Result<(), String> {
+    save(srv).map_err(|e| format!("Error trying to save the DB: {}", e))?;
+    for db in srv.dbs.iter_mut() {
+        db.clear();
+    }
+    let data = std::fs::read(rdb_path(srv)).map_err(|e| e.to_string())?;
+    let lim = limits(srv);
+    let loaded = rdb::load(&data, &mut srv.dbs, &lim, crate::util::mstime())
+        .map_err(|e| format!("Error trying to load the RDB dump: {}", e.0))?;
+    restore_functions(srv, &loaded.functions);
+    Ok(())
+}
+
+/// INFO persistence fields for the RDB part.
+pub fn info_fields(srv: &Server) -> String {
+    let p = &srv.persist;
+    let in_progress = p.child_pid != -1;
+    format!(
+        "rdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n",
+        srv.dirty,
+        in_progress as i32,
+        srv.last_save,
+        if p.last_bgsave_ok { "ok" } else { "err" },
+        p.last_bgsave_secs,
+        if in_progress { (crate::util::mstime() - p.child_start) / 1000 } else { -1 },
+        p.rdb_saves,
+        p.loaded_expired,
+        p.loaded_keys,
+    )
+}

@@ -406,3 +406,113 @@ mod tests {
         assert_eq!(parse_i64(b"-0"), None);
     }
 }
+
+/// Property test: random and truncated input never panics the parser, and
+/// whatever it accepts is consumed exactly.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+
+    fn rng(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    /// A valid command in RESP form.
+    fn gen_command(st: &mut u64) -> Vec<u8> {
+        let n = (rng(st) % 5) as usize + 1;
+        let mut out = format!("*{n}\r\n").into_bytes();
+        for _ in 0..n {
+            let len = (rng(st) % 40) as usize;
+            out.extend_from_slice(format!("${len}\r\n").as_bytes());
+            for _ in 0..len {
+                out.push(rng(st) as u8);
+            }
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    const ALPHABET: &[u8] = b"*$\r\n0123456789-+ \"'\\x:abc";
+
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut st = 0x9e3779b97f4a7c15u64;
+        let limits = Limits {
+            proto_max_bulk_len: 1 << 20,
+            auth_required: false,
+        };
+        for round in 0u32..20000 {
+            let len = (rng(&mut st) % 64) as usize;
+            let mut input: Vec<u8> = (0..len)
+                .map(|_| {
+                    let r = rng(&mut st);
+                    if r.is_multiple_of(3) {
+                        r as u8
+                    } else {
+                        ALPHABET[(r as usize >> 8) % ALPHABET.len()]
+                    }
+                })
+                .collect();
+            if round.is_multiple_of(2) {
+                // Mutate a valid command: truncate or flip a byte.
+                input = gen_command(&mut st);
+                let cut = (rng(&mut st) as usize) % (input.len() + 1);
+                input.truncate(cut);
+                if !input.is_empty() && round.is_multiple_of(4) {
+                    let i = (rng(&mut st) as usize) % input.len();
+                    input[i] = rng(&mut st) as u8;
+                }
+            }
+            let mut state = ParseState::new();
+            let mut buf = BytesMut::new();
+            // Feed in random-sized chunks.
+            let mut pos = 0;
+            'feed: while pos < input.len() {
+                let step = ((rng(&mut st) % 8) as usize + 1).min(input.len() - pos);
+                buf.extend_from_slice(&input[pos..pos + step]);
+                pos += step;
+                loop {
+                    let before = buf.len();
+                    match state.parse(&mut buf, limits) {
+                        Ok(Parsed::Command(_)) => assert!(buf.len() <= before),
+                        Ok(Parsed::Incomplete) => break,
+                        Err(e) => {
+                            assert!(e.reply.starts_with("Protocol error: "));
+                            break 'feed;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn valid_commands_roundtrip_in_any_chunking() {
+        let mut st = 42u64;
+        let limits = Limits {
+            proto_max_bulk_len: 1 << 20,
+            auth_required: false,
+        };
+        for _ in 0..2000 {
+            let cmds: Vec<Vec<u8>> = (0..3).map(|_| gen_command(&mut st)).collect();
+            let all: Vec<u8> = cmds.concat();
+            let mut state = ParseState::new();
+            let mut buf = BytesMut::new();
+            let mut got = 0;
+            let mut pos = 0;
+            while pos < all.len() {
+                let step = ((rng(&mut st) % 16) as usize + 1).min(all.len() - pos);
+                buf.extend_from_slice(&all[pos..pos + step]);
+                pos += step;
+                while let Parsed::Command(_) = state.parse(&mut buf, limits).unwrap() {
+                    got += 1;
+                }
+            }
+            assert_eq!(got, 3);
+            assert!(buf.is_empty());
+        }
+    }
+}

@@ -1,14 +1,285 @@
 //! Clients blocked on keys (BLPOP and friends): wake-ups when a key they
 //! wait on receives data, and timeouts.
+//!
+//! A command that finds nothing to serve calls [`block_for_keys`]: the
+//! client gets the BLOCKED flag (the reactor stops reading its input) and
+//! is queued, first come first served, on every key it waits for. When a
+//! write signals one of those keys ready and the key holds a value of the
+//! awaited type, the oldest waiter is unblocked and its command is run
+//! again from the start, exactly as if it had just arrived; if it blocks
+//! again it keeps its original deadline. Timeouts reply with a null array.
 
+use std::collections::{HashMap, VecDeque};
+
+use bytes::Bytes;
+
+use super::client::cflags;
 use super::reactor::Reactor;
+use super::{Client, Server};
+use crate::commands::Ctx;
+
+/// Per-client state while blocked (stored in `client.ext.blocked`).
+pub struct BlockState {
+    /// Keys waited on: (db, key).
+    pub keys: Vec<(usize, Vec<u8>)>,
+    /// The command to run again once a key is ready.
+    pub argv: Vec<Bytes>,
+    /// Absolute deadline in unix ms, 0 = forever.
+    pub deadline: i64,
+    /// Value type that serves the client ("list", "zset", ...).
+    pub want: &'static str,
+}
+
+/// Clients waiting on one key, as (id, slot), oldest first.
+pub type Waiters = VecDeque<(u64, usize)>;
+
+/// Server-wide blocking bookkeeping.
+#[derive(Default)]
+pub struct Blocking {
+    /// (db, key) -> waiting clients as (id, slot), oldest first.
+    pub by_key: HashMap<(usize, Vec<u8>), Waiters>,
+    /// Number of blocked clients.
+    pub blocked: usize,
+    /// While a served client's command is run again: its original deadline.
+    pub reprocess_deadline: Option<i64>,
+}
+
+impl Blocking {
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+}
+
+/// Parse a blocking timeout in seconds (fractions allowed), replying the
+/// error on failure. Returns the absolute deadline in ms (0 = forever).
+/// While a command is re-run after a wake-up, the original deadline wins.
+pub fn parse_timeout(ctx: &mut Ctx, arg: &[u8]) -> Option<i64> {
+    let v = match crate::util::parse_f64(arg) {
+        Some(v) if !v.is_nan() => v,
+        _ => {
+            ctx.error("ERR timeout is not a float or out of range");
+            return None;
+        }
+    };
+    let ms = (v * 1000.0).ceil();
+    if ms < 0.0 {
+        ctx.error("ERR timeout is negative");
+        return None;
+    }
+    if let Some(d) = ctx.srv.blocking.reprocess_deadline {
+        return Some(d);
+    }
+    if ms == 0.0 {
+        return Some(0);
+    }
+    let ms = if ms > 9.0e15 { 9.0e15 } else { ms };
+    Some(ctx.now.saturating_add(ms as i64))
+}
+
+/// Whether the running client may block (not inside MULTI/EXEC).
+pub fn can_block(ctx: &Ctx) -> bool {
+    !ctx.client.has(cflags::MULTI)
+}
+
+/// Block the running client on `keys` (of the current db) until one holds
+/// a value of type `want`, or `deadline` passes (0 = never). The handler
+/// must not reply.
+pub fn block_for_keys(
+    ctx: &mut Ctx,
+    keys: &[Bytes],
+    deadline: i64,
+    want: &'static str,
+    argv: &[Bytes],
+) {
+    let db = ctx.client.db;
+    let id = ctx.client.id;
+    let slot = ctx.client.token;
+    let mut ks: Vec<(usize, Vec<u8>)> = Vec::with_capacity(keys.len());
+    for k in keys {
+        let e = (db, k.to_vec());
+        if ks.contains(&e) {
+            continue;
+        }
+        ctx.srv
+            .blocking
+            .by_key
+            .entry(e.clone())
+            .or_default()
+            .push_back((id, slot));
+        ks.push(e);
+    }
+    ctx.srv.blocking.blocked += 1;
+    ctx.client.flags |= cflags::BLOCKED;
+    ctx.client.ext.block_timeout = deadline;
+    ctx.client.ext.blocked = Some(Box::new(BlockState {
+        keys: ks,
+        argv: argv.to_vec(),
+        deadline,
+        want,
+    }));
+}
+
+/// Take a client out of the blocked state, returning what it waited for.
+pub fn unblock(srv: &mut Server, client: &mut Client) -> Option<BlockState> {
+    if !client.has(cflags::BLOCKED) {
+        return None;
+    }
+    client.flags &= !cflags::BLOCKED;
+    client.ext.block_timeout = 0;
+    srv.blocking.blocked = srv.blocking.blocked.saturating_sub(1);
+    let st = client.ext.blocked.take()?.downcast::<BlockState>().ok()?;
+    for k in &st.keys {
+        if let Some(q) = srv.blocking.by_key.get_mut(k) {
+            q.retain(|&(id, _)| id != client.id);
+            if q.is_empty() {
+                srv.blocking.by_key.remove(k);
+            }
+        }
+    }
+    Some(*st)
+}
+
+/// Unblock a client as if its timeout passed (`error` = None) or with an
+/// error reply (CLIENT UNBLOCK ... ERROR). The caller resumes its input.
+pub fn unblock_with_reply(srv: &mut Server, client: &mut Client, error: Option<&str>) -> bool {
+    if unblock(srv, client).is_none() {
+        return false;
+    }
+    match error {
+        Some(e) => {
+            srv.stats.record_error(e);
+            client.reply.error_raw(e);
+        }
+        None => client.reply.null_array(),
+    }
+    true
+}
+
+/// Connection closed: forget its waits.
+pub fn on_client_close(srv: &mut Server, client: &mut Client) {
+    unblock(srv, client);
+}
+
+fn key_serves(srv: &mut Server, db: usize, key: &[u8], want: &str, now: i64) -> bool {
+    match srv.dbs.get_mut(db).and_then(|d| d.lookup(key, now)) {
+        Some(o) => o.val.type_name() == want,
+        None => false,
+    }
+}
 
 /// Serve clients blocked on keys signalled ready by the last command.
 pub fn handle_ready_keys(r: &mut Reactor) {
-    r.srv.ready_keys.clear();
+    if r.srv.blocking.is_empty() {
+        r.srv.ready_keys.clear();
+        return;
+    }
+    let mut resumed: Vec<usize> = Vec::new();
+    loop {
+        let keys = std::mem::take(&mut r.srv.ready_keys);
+        if keys.is_empty() {
+            break;
+        }
+        let mut seen: Vec<&(usize, Vec<u8>)> = Vec::new();
+        for k in &keys {
+            if seen.contains(&k) {
+                continue;
+            }
+            seen.push(k);
+            serve_key(r, k, &mut resumed);
+        }
+    }
+    r.srv.drain_expired();
+    // Now let the served clients go on with their buffered input.
+    for slot in resumed {
+        let blocked = r
+            .clients
+            .get(slot)
+            .map(|c| c.has(cflags::BLOCKED))
+            .unwrap_or(true);
+        if !blocked {
+            r.process_input(slot);
+        }
+    }
+}
+
+fn serve_key(r: &mut Reactor, k: &(usize, Vec<u8>), resumed: &mut Vec<usize>) {
+    let mut served: Vec<u64> = Vec::new();
+    loop {
+        let Some(&(id, slot)) = r.srv.blocking.by_key.get(k).and_then(|q| q.front()) else {
+            return;
+        };
+        if served.contains(&id) {
+            return;
+        }
+        served.push(id);
+        let now = crate::util::mstime();
+        let Some(mut c) = r.clients.take(slot) else {
+            // Stale entry: drop it.
+            if let Some(q) = r.srv.blocking.by_key.get_mut(k) {
+                q.pop_front();
+                if q.is_empty() {
+                    r.srv.blocking.by_key.remove(k);
+                }
+            }
+            continue;
+        };
+        if c.id != id {
+            r.clients.restore(slot, c);
+            if let Some(q) = r.srv.blocking.by_key.get_mut(k) {
+                q.pop_front();
+                if q.is_empty() {
+                    r.srv.blocking.by_key.remove(k);
+                }
+            }
+            continue;
+        }
+        let want = c
+            .ext
+            .blocked
+            .as_ref()
+            .and_then(|b| b.downcast_ref::<BlockState>())
+            .map(|b| b.want)
+            .unwrap_or("list");
+        if !key_serves(&mut r.srv, k.0, &k.1, want, now) {
+            r.clients.restore(slot, c);
+            return;
+        }
+        let Some(st) = unblock(&mut r.srv, &mut c) else {
+            r.clients.restore(slot, c);
+            return;
+        };
+        // Run the command again in the db it blocked in.
+        let saved_db = c.db;
+        c.db = k.0;
+        r.srv.blocking.reprocess_deadline = Some(st.deadline);
+        super::exec::process_command(&mut r.srv, &mut r.clients, &mut c, st.argv);
+        r.srv.blocking.reprocess_deadline = None;
+        if c.db == k.0 {
+            c.db = saved_db;
+        }
+        r.after_command(&mut c);
+        r.clients.restore(slot, c);
+        resumed.push(slot);
+    }
 }
 
 /// Unblock clients whose timeout has passed (called from cron).
 pub fn check_timeouts(r: &mut Reactor, now: i64) {
-    let _ = (r, now);
+    if r.srv.blocking.blocked == 0 {
+        return;
+    }
+    let expired: Vec<usize> = r
+        .clients
+        .iter()
+        .filter(|c| {
+            c.has(cflags::BLOCKED) && c.ext.block_timeout != 0 && c.ext.block_timeout <= now
+        })
+        .map(|c| c.token)
+        .collect();
+    for slot in expired {
+        if let Some(c) = r.clients.get_mut(slot) {
+            unblock_with_reply(&mut r.srv, c, None);
+        }
+        r.process_input(slot);
+    }
 }

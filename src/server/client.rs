@@ -10,6 +10,8 @@ use crate::protocol::{ParseState, Reply};
 pub enum Conn {
     Tcp(TcpStream),
     Unix(UnixStream),
+    /// No socket: the client scripts run their redis.call commands as.
+    None,
 }
 
 impl Conn {
@@ -17,12 +19,14 @@ impl Conn {
         match self {
             Conn::Tcp(s) => s.read(buf),
             Conn::Unix(s) => s.read(buf),
+            Conn::None => Ok(0),
         }
     }
     pub fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Conn::Tcp(s) => s.write(buf),
             Conn::Unix(s) => s.write(buf),
+            Conn::None => Ok(buf.len()),
         }
     }
     pub fn fd(&self) -> i32 {
@@ -30,12 +34,14 @@ impl Conn {
         match self {
             Conn::Tcp(s) => s.as_raw_fd(),
             Conn::Unix(s) => s.as_raw_fd(),
+            Conn::None => -1,
         }
     }
     pub fn shutdown(&self) {
         let _ = match self {
             Conn::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
             Conn::Unix(s) => s.shutdown(std::net::Shutdown::Both),
+            Conn::None => Ok(()),
         };
     }
 }
@@ -252,7 +258,7 @@ impl Client {
         let omem = self.reply.buf.capacity() as u64;
         let qbuf = self.query.len();
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user={} redir=-1 resp={}{}",
             self.id,
             addr,
             laddr,
@@ -278,8 +284,16 @@ impl Client {
             self.last_cmd,
             self.user,
             self.reply.resp,
-            self.lib_name.as_deref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default(),
-            self.lib_ver.as_deref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default(),
+            // Redis 7.2's library fields, shown once a client sets them.
+            if self.lib_name.is_some() || self.lib_ver.is_some() {
+                format!(
+                    " lib-name={} lib-ver={}",
+                    self.lib_name.as_deref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default(),
+                    self.lib_ver.as_deref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default()
+                )
+            } else {
+                String::new()
+            },
         )
     }
 }
@@ -290,6 +304,8 @@ pub struct Clients {
     slots: Vec<Option<Box<Client>>>,
     free: Vec<usize>,
     count: usize,
+    /// Client id -> slot, so messages reach a client in O(1).
+    ids: std::collections::HashMap<u64, usize>,
 }
 
 impl Clients {
@@ -305,6 +321,7 @@ impl Clients {
         if self.slots[slot].is_none() {
             self.count += 1;
         }
+        self.ids.insert(c.id, slot);
         self.slots[slot] = Some(c);
     }
     /// Take a client out (while it runs a command or is closed).
@@ -322,8 +339,19 @@ impl Clients {
     /// Free a slot for reuse after its client is gone.
     pub fn release(&mut self, slot: usize) {
         if slot < self.slots.len() && self.slots[slot].is_none() {
+            self.ids.retain(|_, s| *s != slot);
             self.free.push(slot);
         }
+    }
+    /// Free the slot of a closed client (its id was forgotten already).
+    pub fn free_slot(&mut self, slot: usize) {
+        if slot < self.slots.len() && self.slots[slot].is_none() {
+            self.free.push(slot);
+        }
+    }
+    /// Forget a closed client's id.
+    pub fn forget(&mut self, id: u64) {
+        self.ids.remove(&id);
     }
     pub fn get(&self, slot: usize) -> Option<&Client> {
         self.slots.get(slot)?.as_deref()
@@ -332,7 +360,8 @@ impl Clients {
         self.slots.get_mut(slot)?.as_deref_mut()
     }
     pub fn by_id(&mut self, id: u64) -> Option<&mut Client> {
-        self.iter_mut().find(|c| c.id == id)
+        let slot = *self.ids.get(&id)?;
+        self.get_mut(slot).filter(|c| c.id == id)
     }
     /// Clients present in the table (the running one excluded).
     pub fn len(&self) -> usize {

@@ -9,6 +9,9 @@ pub fn server_cron(r: &mut Reactor) {
     let now = crate::util::mstime();
     r.srv.cronloops += 1;
 
+    crate::persistence::check_child(&mut r.srv);
+    crate::persistence::check_save_points(&mut r.srv);
+
     if r.srv.active_expire_enabled {
         active_expire_cycle(&mut r.srv, now);
     }
@@ -42,7 +45,7 @@ pub fn server_cron(r: &mut Reactor) {
     }
 
     // CLIENT PAUSE ended: resume held clients.
-    if r.srv.pause_kind.is_some() && now >= r.srv.pause_until {
+    if r.srv.pause_kind.is_none() || now >= r.srv.pause_until {
         r.srv.pause_kind = None;
         r.unpause_clients();
     }

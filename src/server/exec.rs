@@ -91,7 +91,7 @@ pub fn process_command(
     let spec = cmd.spec;
     let cmd_flags = cmd.flags;
     let cmd_id = cmd.id;
-    let fullname = cmd.fullname.clone();
+    let fullname = &cmd.fullname;
     let argc = argv.len() as i32;
     if (spec.arity > 0 && spec.arity != argc) || argc < -spec.arity {
         let msg = format!("ERR wrong number of arguments for '{}' command", fullname);
@@ -120,6 +120,51 @@ pub fn process_command(
             }
         } else {
             srv.pause_kind = None;
+        }
+    }
+
+    // RESP2 clients in subscribe mode may only manage subscriptions.
+    if client.has(cflags::PUBSUB)
+        && client.reply.resp == 2
+        && !matches!(
+            spec.name,
+            "subscribe"
+                | "ssubscribe"
+                | "unsubscribe"
+                | "sunsubscribe"
+                | "psubscribe"
+                | "punsubscribe"
+                | "ping"
+                | "quit"
+                | "reset"
+        )
+    {
+        let msg = format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            fullname
+        );
+        reject(srv, client, Some(cmd_id), &msg);
+        return Outcome::Done;
+    }
+
+    if client.has(cflags::MULTI) {
+        if cmd_flags & flags::NO_MULTI != 0 {
+            reject(
+                srv,
+                client,
+                Some(cmd_id),
+                "ERR Command not allowed inside a transaction",
+            );
+            return Outcome::Done;
+        }
+        // Inside MULTI everything but the transaction commands is queued.
+        if !matches!(
+            spec.name,
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        ) {
+            client.ext.multi_queue.push(argv);
+            client.reply.raw(b"+QUEUED\r\n");
+            return Outcome::Done;
         }
     }
 
@@ -154,6 +199,9 @@ pub fn call(
     if client.reply_mode == ReplyMode::Skip {
         client.reply_mode = ReplyMode::SkipThis;
     }
+    // Set before running, so CLIENT LIST shows the command in progress.
+    client.last_cmd.clear();
+    client.last_cmd.push_str(&srv.commands.names[cmd_id]);
     let start = std::time::Instant::now();
     {
         let mut ctx = Ctx {
@@ -162,7 +210,16 @@ pub fn call(
             clients,
             now,
         };
-        handler(&mut ctx, argv);
+        // A bug in one command must not take the server down with it.
+        let res =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&mut ctx, argv)));
+        if res.is_err() {
+            tracing::warn!(
+                "Internal error while running '{}'",
+                String::from_utf8_lossy(&argv[0])
+            );
+            ctx.error("ERR internal error");
+        }
     }
     let dur_us = start.elapsed().as_micros() as i64;
 
@@ -184,12 +241,6 @@ pub fn call(
     }
     srv.stats.total_commands_processed += 1;
     client.commands_processed += 1;
-    let name = srv
-        .commands
-        .lookup(argv)
-        .map(|c| c.fullname.clone())
-        .unwrap_or_default();
-    client.last_cmd = name;
 
     if cmd_flags & flags::SKIP_SLOWLOG == 0
         && srv.config.slowlog_log_slower_than >= 0
@@ -207,6 +258,9 @@ pub fn call(
     if srv.dirty != dirty_before {
         let db = client.db;
         match over {
+            // An empty override: the command's effects were propagated
+            // as the commands it ran (scripts).
+            Some(a) if a.is_empty() => {}
             Some(a) => srv.propagate(db, a),
             None => srv.propagate(db, argv.to_vec()),
         }

@@ -1,6 +1,7 @@
 //! The server: state owned by the reactor thread, the command execution
 //! path, and the single propagation step every write goes through.
 
+pub mod alloc;
 pub mod blocking;
 pub mod client;
 pub mod cron;
@@ -47,7 +48,9 @@ pub struct ShutdownRequest {
 pub struct Server {
     pub config: Config,
     pub dbs: Vec<Db>,
-    pub commands: Registry,
+    /// The command table; built once and never freed, so a command can be
+    /// held while the server is borrowed mutably.
+    pub commands: &'static Registry,
     pub stats: Stats,
     /// Changes since the last save (Redis's server.dirty).
     pub dirty: u64,
@@ -68,6 +71,8 @@ pub struct Server {
     pub monitors: Vec<u64>,
     /// Keys with new data for blocked clients: (db, key).
     pub ready_keys: Vec<(usize, Vec<u8>)>,
+    /// Clients blocked on keys (BLPOP...), see `blocking`.
+    pub blocking: blocking::Blocking,
     /// Set by a command to propagate a different argv than it was called with.
     pub propagate_override: Option<Vec<Bytes>>,
     /// Extra commands to propagate before the current one (db, argv).
@@ -89,6 +94,21 @@ pub struct Server {
     pub cronloops: u64,
     pub loading: bool,
     pub last_save: i64,
+    /// Function libraries (FUNCTION LOAD).
+    pub functions: crate::commands::scripting::Functions,
+    /// The Lua interpreter, created on first use.
+    pub lua: Option<Box<crate::scripting::LuaEngine>>,
+    /// The reactor's poller, for serving clients while a script is busy.
+    pub poll_ptr: *mut mio::Poll,
+    pub listeners_ptr: *const Vec<reactor::Listener>,
+    /// Clients touched while a script was busy: the reactor resumes them.
+    pub busy_slots: Vec<usize>,
+    /// Clients given output by another client's command (pub/sub).
+    pub flush_slots: Vec<usize>,
+    /// RDB snapshot state.
+    pub persist: crate::persistence::State,
+    /// Pub/Sub subscriptions.
+    pub pubsub: crate::commands::pubsub::PubSub,
 }
 
 pub const REDIS_VERSION: &str = crate::REDIS_VERSION;
@@ -99,7 +119,7 @@ impl Server {
         let now = crate::util::mstime();
         Server {
             dbs: (0..n).map(Db::new).collect(),
-            commands: Registry::new(),
+            commands: Box::leak(Box::new(Registry::new())),
             stats: Stats::default(),
             dirty: 0,
             run_id: crate::util::random_hex(40),
@@ -118,6 +138,7 @@ impl Server {
             active_expire_enabled: true,
             monitors: Vec::new(),
             ready_keys: Vec::new(),
+            blocking: Default::default(),
             propagate_override: None,
             also_propagate: Vec::new(),
             propagated: Vec::new(),
@@ -130,6 +151,14 @@ impl Server {
             cronloops: 0,
             loading: false,
             last_save: now / 1000,
+            functions: Default::default(),
+            lua: None,
+            poll_ptr: std::ptr::null_mut(),
+            listeners_ptr: std::ptr::null(),
+            busy_slots: Vec::new(),
+            pubsub: Default::default(),
+            flush_slots: Vec::new(),
+            persist: Default::default(),
             config,
         }
     }
@@ -175,6 +204,9 @@ impl Server {
     }
 
     pub fn signal_key_as_ready(&mut self, db: usize, key: &[u8]) {
+        if self.blocking.is_empty() {
+            return;
+        }
         self.ready_keys.push((db, key.to_vec()));
     }
 

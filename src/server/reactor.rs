@@ -18,7 +18,7 @@ use super::Server;
 use crate::protocol::parse::{Limits, Parsed};
 
 /// Tokens at or above this are listeners.
-const LISTENER_BASE: usize = usize::MAX - 64;
+pub const LISTENER_BASE: usize = usize::MAX - 64;
 /// Bytes read from one client per turn before others get a chance.
 const READ_PER_TURN: usize = 256 * 1024;
 /// Commands run for one client per turn.
@@ -43,7 +43,7 @@ pub fn install_signal_handlers() {
     }
 }
 
-enum Listener {
+pub enum Listener {
     Tcp(TcpListener),
     Unix(UnixListener, String),
 }
@@ -281,6 +281,8 @@ impl Reactor {
     /// Run until shutdown. Returns the exit code.
     pub fn run(&mut self) -> i32 {
         install_signal_handlers();
+        self.srv.poll_ptr = &mut self.poll;
+        self.srv.listeners_ptr = &self.listeners;
         let mut events = Events::with_capacity(1024);
         loop {
             let sig = SHUTDOWN_SIGNAL.swap(0, Ordering::SeqCst);
@@ -329,6 +331,7 @@ impl Reactor {
             for slot in pending {
                 self.resume_client(slot);
             }
+            self.resume_after_busy_script();
             if !self.srv.ready_keys.is_empty() {
                 super::blocking::handle_ready_keys(self);
             }
@@ -343,63 +346,12 @@ impl Reactor {
     }
 
     fn accept(&mut self, li: usize) {
-        loop {
-            let (conn, addr, laddr) = match &self.listeners[li] {
-                Listener::Tcp(l) => match l.accept() {
-                    Ok((s, a)) => {
-                        let _ = s.set_nodelay(true);
-                        let la = s.local_addr().map(|a| a.to_string()).unwrap_or_default();
-                        use std::os::fd::AsRawFd;
-                        set_keepalive(s.as_raw_fd(), self.srv.config.get_i64("tcp-keepalive"));
-                        (Conn::Tcp(s), a.to_string(), la)
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                    Err(e) => {
-                        warn!("Accepting client connection: {}", e);
-                        return;
-                    }
-                },
-                Listener::Unix(l, path) => match l.accept() {
-                    Ok((s, _)) => (Conn::Unix(s), path.clone(), path.clone()),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                    Err(e) => {
-                        warn!("Accepting client connection: {}", e);
-                        return;
-                    }
-                },
-            };
-            self.srv.stats.total_connections_received += 1;
-            if self.clients.len() + 1 > self.srv.config.maxclients {
-                self.srv.stats.rejected_connections += 1;
-                let mut c = conn;
-                let _ = c.write(b"-ERR max number of clients reached\r\n");
-                continue;
-            }
-            let now = crate::util::mstime();
-            let slot = self.clients.next_slot();
-            let id = self.srv.next_client_id;
-            self.srv.next_client_id += 1;
-            let mut client = Box::new(Client::new(id, slot, conn, addr, laddr, now));
-            client.authenticated = self.srv.config.requirepass.is_none();
-            let reg = match &mut client.conn {
-                Conn::Tcp(s) => self.poll.registry().register(
-                    s,
-                    Token(slot),
-                    Interest::READABLE | Interest::WRITABLE,
-                ),
-                Conn::Unix(s) => self.poll.registry().register(
-                    s,
-                    Token(slot),
-                    Interest::READABLE | Interest::WRITABLE,
-                ),
-            };
-            if reg.is_err() {
-                self.clients.release(slot);
-                continue;
-            }
-            debug!("Accepted {}", client.addr);
-            self.clients.put(slot, client);
-        }
+        accept_on(
+            &self.listeners[li],
+            self.poll.registry(),
+            &mut self.srv,
+            &mut self.clients,
+        );
     }
 
     /// Read what the socket has (bounded), then run the commands.
@@ -490,6 +442,20 @@ impl Reactor {
         }
     }
 
+    /// Pick up what was left while a busy script served clients from its
+    /// hook: their buffered input and output.
+    fn resume_after_busy_script(&mut self) {
+        if !self.srv.flush_slots.is_empty() {
+            let slots = std::mem::take(&mut self.srv.flush_slots);
+            self.pending_write.extend(slots);
+        }
+        if !self.srv.busy_slots.is_empty() {
+            let slots = std::mem::take(&mut self.srv.busy_slots);
+            self.pending_input.extend(slots.iter().copied());
+            self.pending_write.extend(slots);
+        }
+    }
+
     /// Continue a client that has buffered input (fairness or pause).
     fn resume_client(&mut self, slot: usize) {
         let Some(c) = self.clients.get(slot) else {
@@ -574,7 +540,7 @@ impl Reactor {
     }
 
     /// Work that must happen once every client is reachable again.
-    fn after_command(&mut self, client: &mut Client) {
+    pub fn after_command(&mut self, client: &mut Client) {
         let srv = &mut self.srv;
         if !srv.dirty_cas_pending.is_empty() {
             for id in std::mem::take(&mut srv.dirty_cas_pending) {
@@ -728,12 +694,14 @@ impl Reactor {
             Conn::Unix(s) => {
                 let _ = self.poll.registry().deregister(s);
             }
+            Conn::None => {}
         }
         crate::commands::connection::on_client_close(&mut self.srv, &mut c);
+        self.clients.forget(c.id);
         c.conn.shutdown();
         debug!("Client closed connection id={} addr={}", c.id, c.addr);
         drop(c);
-        self.clients.release(slot);
+        self.clients.free_slot(slot);
     }
 
     /// Resume clients held by CLIENT PAUSE once it is over.
@@ -756,7 +724,27 @@ impl Reactor {
     /// now, None when shutdown was refused.
     fn prepare_shutdown(&mut self, req: super::ShutdownRequest) -> Option<i32> {
         warn!("User requested shutdown...");
-        let _ = req;
+        self.srv.shutdown = None;
+        if self.srv.persist.child_pid != -1 {
+            warn!("There is a child saving an .rdb. Killing it!");
+            // SAFETY: signalling our own child.
+            unsafe { libc::kill(self.srv.persist.child_pid, libc::SIGUSR1) };
+            self.srv.persist.child_pid = -1;
+        }
+        let want_save = match req.save {
+            Some(s) => s,
+            None => crate::persistence::has_save_points(&self.srv),
+        };
+        if want_save {
+            info!("Saving the final RDB snapshot before exiting.");
+            if let Err(e) = crate::persistence::save(&mut self.srv) {
+                warn!("Error trying to save the DB, can't exit: {}", e);
+                if !req.force {
+                    warn!("Errors trying to shut down the server. Check the logs for more information.");
+                    return None;
+                }
+            }
+        }
         self.flush_writes();
         for l in &self.listeners {
             if let Listener::Unix(_, path) = l {
@@ -778,6 +766,69 @@ impl Reactor {
             Listener::Tcp(t) => t.local_addr().ok().map(|a| a.port()),
             _ => None,
         })
+    }
+}
+
+/// Accept every pending connection on a listener.
+pub fn accept_on(
+    listener: &Listener,
+    registry: &mio::Registry,
+    srv: &mut Server,
+    clients: &mut Clients,
+) {
+    loop {
+        let (conn, addr, laddr) = match listener {
+            Listener::Tcp(l) => match l.accept() {
+                Ok((s, a)) => {
+                    let _ = s.set_nodelay(true);
+                    let la = s.local_addr().map(|a| a.to_string()).unwrap_or_default();
+                    use std::os::fd::AsRawFd;
+                    set_keepalive(s.as_raw_fd(), srv.config.get_i64("tcp-keepalive"));
+                    (Conn::Tcp(s), a.to_string(), la)
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    warn!("Accepting client connection: {}", e);
+                    return;
+                }
+            },
+            Listener::Unix(l, path) => match l.accept() {
+                Ok((s, _)) => (Conn::Unix(s), path.clone(), path.clone()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    warn!("Accepting client connection: {}", e);
+                    return;
+                }
+            },
+        };
+        srv.stats.total_connections_received += 1;
+        if clients.len() + 1 > srv.config.maxclients {
+            srv.stats.rejected_connections += 1;
+            let mut c = conn;
+            let _ = c.write(b"-ERR max number of clients reached\r\n");
+            continue;
+        }
+        let now = crate::util::mstime();
+        let slot = clients.next_slot();
+        let id = srv.next_client_id;
+        srv.next_client_id += 1;
+        let mut client = Box::new(Client::new(id, slot, conn, addr, laddr, now));
+        client.authenticated = srv.config.requirepass.is_none();
+        let reg = match &mut client.conn {
+            Conn::Tcp(s) => {
+                registry.register(s, Token(slot), Interest::READABLE | Interest::WRITABLE)
+            }
+            Conn::Unix(s) => {
+                registry.register(s, Token(slot), Interest::READABLE | Interest::WRITABLE)
+            }
+            Conn::None => Ok(()),
+        };
+        if reg.is_err() {
+            clients.release(slot);
+            continue;
+        }
+        debug!("Accepted {}", client.addr);
+        clients.put(slot, client);
     }
 }
 

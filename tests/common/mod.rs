@@ -31,6 +31,14 @@ impl Server {
         for _ in 0..5 {
             let port = free_port();
             let mut cmd = Command::new(env!("CARGO_BIN_EXE_ermine-server"));
+            // A config file must come first, as with redis-server.
+            let (file, opts) = match args.first() {
+                Some(f) if !f.starts_with("--") => (Some(*f), &args[1..]),
+                _ => (None, args),
+            };
+            if let Some(f) = file {
+                cmd.arg(f);
+            }
             cmd.arg("--port")
                 .arg(port.to_string())
                 .arg("--bind")
@@ -40,7 +48,7 @@ impl Server {
                 .arg("--dir")
                 .arg(&dir);
             cmd.arg("--enable-debug-command").arg("yes");
-            for a in args {
+            for a in opts {
                 cmd.arg(a);
             }
             cmd.stdout(Stdio::from(

@@ -1,0 +1,863 @@
+//! The Lua 5.1 engine behind EVAL and friends: a sandboxed interpreter,
+//! the `redis` library scripts call, and the conversions between Lua
+//! values and RESP that Redis documents.
+//!
+//! Commands a script runs go through the normal execution path on a
+//! socket-less client, so their replies, statistics and propagation are
+//! exactly those of the same command sent by a client.
+
+pub mod bit;
+pub mod busy;
+pub mod cjson;
+pub mod cmsgpack;
+pub mod convert;
+pub mod structlib;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use bytes::Bytes;
+use mlua::{Function, Lua, MultiValue, Table, Value as LuaValue};
+
+use crate::commands::{flags, Ctx};
+use crate::server::client::{Client, Conn};
+
+/// What a script run gives back: the Lua value converted to RESP bytes, or
+/// an error line (with its code, no leading '-').
+pub enum RunResult {
+    Reply(Vec<u8>),
+    Error(String),
+}
+
+pub struct LuaEngine {
+    lua: Lua,
+    /// The table scripts see as their globals (behind a read-only proxy).
+    env: Table,
+    /// The proxy scripts are compiled with.
+    proxy: Table,
+    /// Compiled scripts by SHA-1.
+    funcs: HashMap<String, Function>,
+    /// Script bodies by SHA-1 (SCRIPT LOAD / EXISTS / EVALSHA).
+    pub bodies: HashMap<String, Bytes>,
+    /// The client scripts run commands as; kept to avoid a new one per call.
+    fake: Option<Box<Client>>,
+    /// Globals of FUNCTION libraries: the load-time API while a library
+    /// loads, the normal one when its functions run.
+    lib_proxy: Table,
+    lib_mode: Function,
+    /// Functions registered by the library being loaded.
+    registering: Rc<RefCell<Vec<Registered>>>,
+    /// Callbacks of loaded library functions, by function name.
+    pub lib_funcs: HashMap<String, Function>,
+}
+
+/// A function registered with redis.register_function.
+pub struct Registered {
+    pub name: String,
+    pub description: Option<String>,
+    pub flags: Vec<&'static str>,
+    pub callback: Function,
+}
+
+pub const SCRIPT_FLAGS: &[&str] = &[
+    "no-writes",
+    "allow-oom",
+    "allow-stale",
+    "no-cluster",
+    "allow-cross-slot-keys",
+];
+
+fn valid_name(n: &str) -> bool {
+    !n.is_empty() && n.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+fn register_args(args: MultiValue) -> Result<Registered, String> {
+    let v: Vec<LuaValue> = args.into_iter().collect();
+    let named = match v.len() {
+        1 => true,
+        2 => false,
+        _ => return Err("wrong number of arguments to redis.register_function".into()),
+    };
+    if !named {
+        let name = match &v[0] {
+            LuaValue::String(s) => s.to_string_lossy().to_string(),
+            LuaValue::Integer(n) => n.to_string(),
+            LuaValue::Number(n) => crate::util::format_g(*n, 14),
+            _ => return Err("first argument to redis.register_function must be a string".into()),
+        };
+        let LuaValue::Function(f) = &v[1] else {
+            return Err("second argument to redis.register_function must be a function".into());
+        };
+        return Ok(Registered {
+            name,
+            description: None,
+            flags: Vec::new(),
+            callback: f.clone(),
+        });
+    }
+    let LuaValue::Table(t) = &v[0] else {
+        return Err("calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).".into());
+    };
+    let (mut name, mut desc, mut cb, mut flags) = (None, None, None, Vec::new());
+    for pair in t.pairs::<LuaValue, LuaValue>() {
+        let (k, val) = pair.map_err(|e| e.to_string())?;
+        let LuaValue::String(k) = k else {
+            return Err(
+                "named argument key given to redis.register_function is not a string".into(),
+            );
+        };
+        match k.to_string_lossy().to_ascii_lowercase().as_str() {
+            "function_name" => {
+                match val {
+                    LuaValue::String(s) => name = Some(s.to_string_lossy().to_string()),
+                    _ => return Err(
+                        "function_name argument given to redis.register_function must be a string"
+                            .into(),
+                    ),
+                }
+            }
+            "description" => {
+                match val {
+                    LuaValue::String(s) => desc = Some(s.to_string_lossy().to_string()),
+                    _ => return Err(
+                        "description argument given to redis.register_function must be a string"
+                            .into(),
+                    ),
+                }
+            }
+            "callback" => match val {
+                LuaValue::Function(f) => cb = Some(f),
+                _ => {
+                    return Err(
+                        "callback argument given to redis.register_function must be a function"
+                            .into(),
+                    )
+                }
+            },
+            "flags" => {
+                let LuaValue::Table(ft) = val else {
+                    return Err("flags argument to redis.register_function must be a table representing function flags".into());
+                };
+                for f in ft.sequence_values::<LuaValue>() {
+                    let f = match f {
+                        Ok(LuaValue::String(s)) => s.to_string_lossy().to_string(),
+                        _ => return Err("unknown flag given".into()),
+                    };
+                    match SCRIPT_FLAGS.iter().find(|x| x.eq_ignore_ascii_case(&f)) {
+                        Some(x) => flags.push(*x),
+                        None => return Err("unknown flag given".into()),
+                    }
+                }
+            }
+            _ => return Err("unknown argument given to redis.register_function".into()),
+        }
+    }
+    let name = name.ok_or("redis.register_function must get a function name argument")?;
+    let callback = cb.ok_or("redis.register_function must get a callback argument")?;
+    Ok(Registered {
+        name,
+        description: desc,
+        flags,
+        callback,
+    })
+}
+
+/// Sandbox and helpers written in Lua: the error handler that records
+/// where an error happened, read-only tables, and redis.call/pcall, which
+/// raise a Redis error reply as a Lua error table.
+const PRELUDE: &str = r#"
+local getinfo = debug.getinfo
+local string = string
+local env = ...
+function env.__redis__err__handler(err)
+  local i
+  for level = 2, 30 do
+    local info = getinfo(level, 'nSl')
+    if not info then break end
+    if info.source == '@user_script' or info.source == '@user_function' then
+      i = info
+      break
+    end
+  end
+  if type(err) == 'userdata' then
+    -- An error raised by a library function written in Rust: keep the
+    -- message and give it the script position, as a C library's would.
+    local s = tostring(err)
+    s = string.gsub(s, '^runtime error: ', '')
+    s = string.gsub(s, '\nstack traceback:.*$', '')
+    if i then s = string.sub(i.source, 2) .. ':' .. i.currentline .. ': ' .. s end
+    err = s
+  end
+  if type(err) ~= 'table' then
+    err = {err = 'ERR ' .. tostring(err)}
+  end
+  if i then
+    err['source'] = i.source
+    err['line'] = i.currentline
+  end
+  return err
+end
+local function readonly(t)
+  local proxy = {}
+  setmetatable(proxy, {
+    __index = t,
+    __newindex = function() error('Attempt to modify a readonly table', 2) end,
+    __metatable = false,
+  })
+  return proxy
+end
+env.__readonly = readonly
+"#;
+
+impl LuaEngine {
+    pub fn new() -> mlua::Result<LuaEngine> {
+        // The debug library is loaded for the error handler's getinfo only;
+        // scripts never see it.
+        let lua = unsafe { Lua::unsafe_new_with(mlua::StdLib::ALL, mlua::LuaOptions::default()) };
+        let g = lua.globals();
+        let env = lua.create_table()?;
+        for lib in ["string", "table", "math"] {
+            let t: Table = g.get(lib)?;
+            env.set(lib, t)?;
+        }
+        for f in [
+            "assert",
+            "error",
+            "ipairs",
+            "next",
+            "pairs",
+            "pcall",
+            "rawequal",
+            "rawget",
+            "rawset",
+            "select",
+            "tonumber",
+            "tostring",
+            "type",
+            "unpack",
+            "xpcall",
+            "getmetatable",
+            "setmetatable",
+            "loadstring",
+            "gcinfo",
+        ] {
+            let v: LuaValue = g.get(f)?;
+            env.set(f, v)?;
+        }
+        env.set("_VERSION", "Lua 5.1")?;
+        lua.load(PRELUDE)
+            .set_name("=prelude")
+            .call::<()>(env.clone())?;
+        bit::install(&lua, &env)?;
+        cjson::install(&lua, &env)?;
+        cmsgpack::install(&lua, &env)?;
+        structlib::install(&lua, &env)?;
+        let redis = lua.create_table()?;
+        redis.set("REDIS_VERSION", crate::REDIS_VERSION)?;
+        let num = crate::REDIS_VERSION
+            .split('.')
+            .filter_map(|p| p.parse::<i64>().ok())
+            .fold(0i64, |a, p| (a << 8) | p);
+        redis.set("REDIS_VERSION_NUM", num)?;
+        for (i, name) in ["LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING"]
+            .iter()
+            .enumerate()
+        {
+            redis.set(*name, i as i64)?;
+        }
+        redis.set("REPL_NONE", 0)?;
+        redis.set("REPL_AOF", 1)?;
+        redis.set("REPL_SLAVE", 2)?;
+        redis.set("REPL_REPLICA", 2)?;
+        redis.set("REPL_ALL", 3)?;
+        redis.set(
+            "sha1hex",
+            lua.create_function(|_, s: mlua::String| Ok(crate::util::sha1_hex(&s.as_bytes())))?,
+        )?;
+        redis.set(
+            "error_reply",
+            lua.create_function(|lua, s: mlua::String| {
+                let t = lua.create_table()?;
+                let msg = s.to_str()?.to_string();
+                t.set("err", msg.strip_prefix('-').unwrap_or(&msg))?;
+                Ok(t)
+            })?,
+        )?;
+        redis.set(
+            "status_reply",
+            lua.create_function(|lua, s: mlua::String| {
+                let t = lua.create_table()?;
+                t.set("ok", s)?;
+                Ok(t)
+            })?,
+        )?;
+        redis.set(
+            "log",
+            lua.create_function(|_, args: MultiValue| {
+                let mut it = args.into_iter();
+                let level = match it.next() {
+                    Some(LuaValue::Integer(n)) => n,
+                    Some(LuaValue::Number(n)) => n as i64,
+                    _ => {
+                        return Err(mlua::Error::runtime(
+                            "First argument must be a number (log level).",
+                        ))
+                    }
+                };
+                let msg: Vec<String> = it.map(|v| v.to_string().unwrap_or_default()).collect();
+                if msg.is_empty() {
+                    return Err(mlua::Error::runtime(
+                        "redis.log() requires two arguments or more.",
+                    ));
+                }
+                let text = msg.join(" ");
+                match level {
+                    0 => tracing::trace!("{}", text),
+                    1 => tracing::debug!("{}", text),
+                    2 => tracing::info!("{}", text),
+                    3 => tracing::warn!("{}", text),
+                    _ => return Err(mlua::Error::runtime("Invalid debug level.")),
+                }
+                Ok(())
+            })?,
+        )?;
+        redis.set("breakpoint", lua.create_function(|_, ()| Ok(false))?)?;
+        redis.set("debug", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
+        redis.set("replicate_commands", lua.create_function(|_, ()| Ok(true))?)?;
+        redis.set(
+            "set_repl",
+            lua.create_function(|_, v: LuaValue| match v {
+                LuaValue::Integer(n) if (0..=3).contains(&n) => Ok(()),
+                LuaValue::Number(n) if (0.0..=3.0).contains(&n) => Ok(()),
+                _ => Err(mlua::Error::runtime(
+                    "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+                )),
+            })?,
+        )?;
+        env.set("redis", redis)?;
+        let readonly: Function = env.get("__readonly")?;
+        // Library tables are read-only, as Redis makes them.
+        for lib in [
+            "string", "table", "math", "redis", "bit", "cjson", "cmsgpack",
+        ] {
+            let t: Table = env.get(lib)?;
+            let ro: Table = readonly.call(t)?;
+            env.set(lib, ro)?;
+        }
+        // Globals: reading an undefined one or creating one is an error.
+        let proxy = lua.create_table()?;
+        let mt = lua.create_table()?;
+        let index: Function = lua
+            .load(
+                r#"local env, rawget, tostring, error = ...
+                return function(_, k)
+                  local v = rawget(env, k)
+                  if v == nil then
+                    error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+                  end
+                  return v
+                end"#,
+            )
+            .set_name("=sandbox")
+            .call((env.clone(), g.get::<Function>("rawget")?, g.get::<Function>("tostring")?, g.get::<Function>("error")?))?;
+        mt.set("__index", index)?;
+        mt.set(
+            "__newindex",
+            lua.load("return function() error('Attempt to modify a readonly table', 2) end")
+                .set_name("=sandbox")
+                .eval::<Function>()?,
+        )?;
+        mt.set("__metatable", false)?;
+        proxy.set_metatable(Some(mt));
+        env.set("_G", proxy.clone())?;
+
+        // The API a library sees while it loads: only register_function,
+        // log and the constants on `redis`.
+        let registering: Rc<RefCell<Vec<Registered>>> = Rc::new(RefCell::new(Vec::new()));
+        let load_env = lua.create_table()?;
+        for pair in env.pairs::<LuaValue, LuaValue>() {
+            let (k, v) = pair?;
+            load_env.raw_set(k, v)?;
+        }
+        let load_redis = lua.create_table()?;
+        let redis_ro: Table = env.get("redis")?;
+        let redis_full: Table = match redis_ro.metatable() {
+            Some(m) => m.get("__index")?,
+            None => redis_ro,
+        };
+        for key in [
+            "log",
+            "LOG_DEBUG",
+            "LOG_VERBOSE",
+            "LOG_NOTICE",
+            "LOG_WARNING",
+            "REDIS_VERSION",
+            "REDIS_VERSION_NUM",
+        ] {
+            load_redis.set(key, redis_full.get::<LuaValue>(key)?)?;
+        }
+        let reg = registering.clone();
+        load_redis.set(
+            "register_function",
+            lua.create_function(move |_, args: MultiValue| {
+                let r = register_args(args).map_err(mlua::Error::runtime)?;
+                if !valid_name(&r.name) {
+                    return Err(mlua::Error::runtime(
+                        "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long",
+                    ));
+                }
+                let mut list = reg.borrow_mut();
+                if list.iter().any(|x| x.name == r.name) {
+                    return Err(mlua::Error::runtime("Function already exists in the library"));
+                }
+                list.push(r);
+                Ok(())
+            })?,
+        )?;
+        // Unlike the run-time `redis`, a missing field here is an error
+        // (redis.call does not exist while a library loads).
+        let strict: Function = lua
+            .load(
+                r#"local t, rawget, tostring, error, setmetatable = ...
+                return setmetatable({}, {
+                  __index = function(_, k)
+                    local v = rawget(t, k)
+                    if v == nil then
+                      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+                    end
+                    return v
+                  end,
+                  __newindex = function() error('Attempt to modify a readonly table', 2) end,
+                  __metatable = false,
+                })"#,
+            )
+            .set_name("=sandbox")
+            .into_function()?;
+        let load_redis_ro: Table = strict.call((
+            load_redis,
+            g.get::<Function>("rawget")?,
+            g.get::<Function>("tostring")?,
+            g.get::<Function>("error")?,
+            g.get::<Function>("setmetatable")?,
+        ))?;
+        load_env.raw_set("redis", load_redis_ro)?;
+        let (lib_proxy, lib_mode): (Table, Function) = lua
+            .load(
+                r#"local env, load_env, rawget, tostring, error, setmetatable = ...
+                local current = env
+                local proxy = setmetatable({}, {
+                  __index = function(_, k)
+                    local v = rawget(current, k)
+                    if v == nil then
+                      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+                    end
+                    return v
+                  end,
+                  __newindex = function() error('Attempt to modify a readonly table', 2) end,
+                  __metatable = false,
+                })
+                return proxy, function(loading) if loading then current = load_env else current = env end end"#,
+            )
+            .set_name("=sandbox")
+            .call((
+                env.clone(),
+                load_env,
+                g.get::<Function>("rawget")?,
+                g.get::<Function>("tostring")?,
+                g.get::<Function>("error")?,
+                g.get::<Function>("setmetatable")?,
+            ))?;
+        // Every 100k instructions: check for timeout and SCRIPT KILL.
+        lua.set_hook(
+            mlua::HookTriggers::new().every_nth_instruction(100_000),
+            |_, _| busy::hook(),
+        );
+        Ok(LuaEngine {
+            lua,
+            env,
+            proxy,
+            funcs: HashMap::new(),
+            bodies: HashMap::new(),
+            fake: None,
+            lib_proxy,
+            lib_mode,
+            registering,
+            lib_funcs: HashMap::new(),
+        })
+    }
+
+    /// Compile a script body (if not cached) and remember it by SHA-1.
+    pub fn load(&mut self, body: &Bytes) -> Result<String, String> {
+        let sha = crate::util::sha1_hex(body);
+        if self.funcs.contains_key(&sha) {
+            return Ok(sha);
+        }
+        let code: &[u8] = body;
+        let code = if code.starts_with(b"#!") {
+            // A shebang line carries flags; the code starts after it.
+            match memchr::memchr(b'\n', code) {
+                Some(i) => &code[i..],
+                None => &code[code.len()..],
+            }
+        } else {
+            code
+        };
+        let f = self
+            .lua
+            .load(code)
+            .set_name("@user_script")
+            .set_environment(self.proxy.clone())
+            .into_function()
+            .map_err(|e| {
+                format!(
+                    "ERR Error compiling script (new function): {}",
+                    lua_error_text(&e)
+                )
+            })?;
+        self.funcs.insert(sha.clone(), f);
+        self.bodies.insert(sha.clone(), body.clone());
+        Ok(sha)
+    }
+
+    pub fn flush(&mut self) {
+        self.funcs.clear();
+        self.bodies.clear();
+        self.lua.gc_collect().ok();
+    }
+
+    pub fn exists(&self, sha: &str) -> bool {
+        self.funcs.contains_key(sha)
+    }
+
+    /// Run a loaded script with KEYS and ARGV.
+    pub fn run(
+        &mut self,
+        ctx: &mut Ctx,
+        sha: &str,
+        keys: &[Bytes],
+        args: &[Bytes],
+        read_only: bool,
+    ) -> RunResult {
+        let Some(func) = self.funcs.get(sha).cloned() else {
+            return RunResult::Error("NOSCRIPT No matching script. Please use EVAL.".into());
+        };
+        let set = (|| -> mlua::Result<()> {
+            let lua = &self.lua;
+            let k = lua.create_sequence_from(
+                keys.iter()
+                    .map(|k| lua.create_string(k))
+                    .collect::<mlua::Result<Vec<_>>>()?,
+            )?;
+            let a = lua.create_sequence_from(
+                args.iter()
+                    .map(|k| lua.create_string(k))
+                    .collect::<mlua::Result<Vec<_>>>()?,
+            )?;
+            self.env.raw_set("KEYS", k)?;
+            self.env.raw_set("ARGV", a)
+        })();
+        if let Err(e) = set {
+            return RunResult::Error(format!("ERR {}", lua_error_text(&e)));
+        }
+        self.execute(ctx, func, sha, read_only)
+    }
+
+    /// Run a library function (FCALL) with its keys and args tables.
+    pub fn call_function(
+        &mut self,
+        ctx: &mut Ctx,
+        name: &str,
+        keys: &[Bytes],
+        args: &[Bytes],
+        read_only: bool,
+    ) -> RunResult {
+        let Some(cb) = self.lib_funcs.get(name).cloned() else {
+            return RunResult::Error("ERR Function not found".into());
+        };
+        let wrapped = (|| -> mlua::Result<Function> {
+            let lua = &self.lua;
+            let k = lua.create_sequence_from(
+                keys.iter()
+                    .map(|k| lua.create_string(k))
+                    .collect::<mlua::Result<Vec<_>>>()?,
+            )?;
+            let a = lua.create_sequence_from(
+                args.iter()
+                    .map(|k| lua.create_string(k))
+                    .collect::<mlua::Result<Vec<_>>>()?,
+            )?;
+            lua.load("local f, k, a = ... return function() return f(k, a) end")
+                .set_name("=fcall")
+                .call((cb, k, a))
+        })();
+        match wrapped {
+            Ok(f) => self.execute(ctx, f, name, read_only),
+            Err(e) => RunResult::Error(format!("ERR {}", lua_error_text(&e))),
+        }
+    }
+
+    /// Load a library's code (after its shebang line): run it with the
+    /// load-time API and return the functions it registered.
+    pub fn load_library(&mut self, code: &[u8]) -> Result<Vec<Registered>, String> {
+        let f = self
+            .lua
+            .load(code)
+            .set_name("@user_function")
+            .set_environment(self.lib_proxy.clone())
+            .into_function()
+            .map_err(|e| format!("ERR Error compiling function: {}", lua_error_text(&e)))?;
+        self.registering.borrow_mut().clear();
+        self.lib_mode.call::<()>(true).map_err(|e| e.to_string())?;
+        let res = f.call::<()>(());
+        let _ = self.lib_mode.call::<()>(false);
+        let regs = std::mem::take(&mut *self.registering.borrow_mut());
+        if let Err(e) = res {
+            let msg = lua_error_text(&e);
+            let msg = msg
+                .split("\nstack traceback:")
+                .next()
+                .unwrap_or("")
+                .to_string();
+            return Err(format!("ERR Error registering functions: ERR {msg}"));
+        }
+        if regs.is_empty() {
+            return Err("ERR No functions registered".into());
+        }
+        Ok(regs)
+    }
+
+    fn execute(&mut self, ctx: &mut Ctx, func: Function, name: &str, read_only: bool) -> RunResult {
+        let mut fake = self.fake.take().unwrap_or_else(|| {
+            let mut c = Box::new(Client::new(
+                0,
+                usize::MAX,
+                Conn::None,
+                String::new(),
+                String::new(),
+                ctx.now,
+            ));
+            c.authenticated = true;
+            c
+        });
+        fake.db = ctx.client.db;
+        fake.reply.resp = 2;
+        let threshold = ctx.srv.config.get_i64("busy-reply-threshold").max(0) as u64;
+        busy::RUNNING.with(|r| {
+            *r.borrow_mut() = Some(busy::Running {
+                start: std::time::Instant::now(),
+                threshold: std::time::Duration::from_millis(threshold),
+                srv: &mut *ctx.srv,
+                clients: &mut *ctx.clients,
+                is_eval: name.len() == 40 && name.bytes().all(|c| c.is_ascii_hexdigit()),
+                name: name.to_string(),
+                dirty_at_start: ctx.srv.dirty,
+                killed: false,
+                timed_out: false,
+            })
+        });
+        let res = self.run_inner(ctx, &mut fake, func, name, read_only);
+        busy::RUNNING.with(|r| *r.borrow_mut() = None);
+        fake.reply.buf.clear();
+        self.fake = Some(fake);
+        match res {
+            Ok(r) => r,
+            Err(e) => RunResult::Error(format!("ERR Error running script {}", lua_error_text(&e))),
+        }
+    }
+
+    fn run_inner(
+        &mut self,
+        ctx: &mut Ctx,
+        fake: &mut Client,
+        func: Function,
+        sha: &str,
+        read_only: bool,
+    ) -> mlua::Result<RunResult> {
+        let lua = &self.lua;
+        let state = RefCell::new((ctx, fake));
+        let env = self.env.clone();
+        let redis_ro: Table = env.get("redis")?;
+        // The read-only proxy's backing table holds the functions.
+        let redis: Table = redis_ro
+            .metatable()
+            .and_then(|m| m.get::<Table>("__index").ok())
+            .unwrap_or(redis_ro);
+        let handler: Function = env.get("__redis__err__handler")?;
+        let out = lua.scope(|scope| {
+            let call = scope.create_function(|lua, argv: MultiValue| {
+                let mut st = state.borrow_mut();
+                let (ctx, fake) = &mut *st;
+                script_call(lua, ctx, fake, argv, read_only)
+            })?;
+            let setresp = scope.create_function(|_, v: LuaValue| {
+                let n = match v {
+                    LuaValue::Integer(n) => n,
+                    LuaValue::Number(n) => n as i64,
+                    _ => 0,
+                };
+                if n != 2 && n != 3 {
+                    return Err(mlua::Error::runtime("RESP version must be 2 or 3."));
+                }
+                state.borrow_mut().1.reply.resp = n as u8;
+                Ok(())
+            })?;
+            lua.set_named_registry_value(RCALL_KEY, call)?;
+            // SAFETY: plain Lua C functions using only the stack API.
+            let c = unsafe { lua.create_c_function(redis_call_raise)? };
+            let p = unsafe { lua.create_c_function(redis_call_protected)? };
+            redis.raw_set("call", c)?;
+            redis.raw_set("pcall", p)?;
+            redis.raw_set("setresp", setresp)?;
+            let xpcall: Function = lua.globals().get("xpcall")?;
+            let res: MultiValue = xpcall.call((func, handler))?;
+            let mut it = res.into_iter();
+            let ok = matches!(it.next(), Some(LuaValue::Boolean(true)));
+            let val = it.next().unwrap_or(LuaValue::Nil);
+            let st = state.borrow();
+            let resp3_script = st.1.reply.resp == 3;
+            let client_resp = st.0.client.reply.resp;
+            if !ok {
+                return Ok(RunResult::Error(convert::error_from_lua(&val, sha)));
+            }
+            let mut out = crate::protocol::Reply {
+                buf: Vec::new(),
+                resp: client_resp,
+            };
+            convert::lua_to_reply(&val, &mut out, resp3_script, 0);
+            Ok(RunResult::Reply(out.buf))
+        });
+        redis.raw_set("call", LuaValue::Nil)?;
+        redis.raw_set("pcall", LuaValue::Nil)?;
+        out
+    }
+}
+
+const RCALL_KEY: &str = "ermine_rcall";
+
+/// Run the registered command bridge with this call's arguments, leaving
+/// (value, is_error) on the stack.
+unsafe fn bridge(l: *mut mlua::ffi::lua_State) {
+    use mlua::ffi;
+    let nargs = ffi::lua_gettop(l);
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, c"ermine_rcall".as_ptr());
+    ffi::lua_insert(l, 1);
+    ffi::lua_call(l, nargs, 2);
+}
+
+/// redis.call: raises the error table when the command failed. A C
+/// function, like Redis's, so `return redis.call(...)` keeps the script's
+/// frame (Lua 5.1 only tail-calls Lua functions) and errors name its line.
+unsafe extern "C-unwind" fn redis_call_raise(l: *mut mlua::ffi::lua_State) -> std::os::raw::c_int {
+    use mlua::ffi;
+    bridge(l);
+    let is_err = ffi::lua_toboolean(l, -1) != 0;
+    ffi::lua_settop(l, -2);
+    if is_err {
+        ffi::lua_error(l);
+    }
+    1
+}
+
+/// redis.pcall: returns the error table instead of raising it.
+unsafe extern "C-unwind" fn redis_call_protected(
+    l: *mut mlua::ffi::lua_State,
+) -> std::os::raw::c_int {
+    use mlua::ffi;
+    bridge(l);
+    ffi::lua_settop(l, -2);
+    1
+}
+
+/// The text of a Lua error without mlua's decorations.
+pub fn lua_error_text(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        mlua::Error::RuntimeError(m) => m.clone(),
+        mlua::Error::CallbackError { cause, .. } => lua_error_text(cause),
+        other => other.to_string(),
+    }
+}
+
+/// redis.call / redis.pcall: run one command; returns (value, is_error).
+fn script_call(
+    lua: &Lua,
+    ctx: &mut Ctx,
+    fake: &mut Client,
+    argv: MultiValue,
+    read_only: bool,
+) -> mlua::Result<(LuaValue, bool)> {
+    if argv.is_empty() {
+        return Ok((
+            convert::error_table(
+                lua,
+                "ERR Please specify at least one argument for this redis lib call",
+            )?,
+            true,
+        ));
+    }
+    let mut args: Vec<Bytes> = Vec::with_capacity(argv.len());
+    for v in argv {
+        match v {
+            LuaValue::String(s) => args.push(Bytes::copy_from_slice(&s.as_bytes())),
+            LuaValue::Integer(n) => args.push(Bytes::from(n.to_string())),
+            LuaValue::Number(n) => args.push(Bytes::from(crate::util::format_g(n, 14))),
+            _ => {
+                return Ok((
+                    convert::error_table(
+                        lua,
+                        "ERR Lua redis lib command arguments must be strings or integers",
+                    )?,
+                    true,
+                ))
+            }
+        }
+    }
+    let srv = &mut *ctx.srv;
+    let Some(cmd) = srv.commands.lookup(&args) else {
+        return Ok((
+            convert::error_table(lua, "ERR Unknown Redis command called from script")?,
+            true,
+        ));
+    };
+    let argc = args.len() as i32;
+    if (cmd.spec.arity > 0 && cmd.spec.arity != argc) || argc < -cmd.spec.arity {
+        return Ok((
+            convert::error_table(
+                lua,
+                "ERR Wrong number of args calling Redis command from script",
+            )?,
+            true,
+        ));
+    }
+    if cmd.has(flags::NOSCRIPT) {
+        return Ok((
+            convert::error_table(lua, "ERR This Redis command is not allowed from script")?,
+            true,
+        ));
+    }
+    if read_only && cmd.has(flags::WRITE) {
+        return Ok((
+            convert::error_table(
+                lua,
+                "ERR Write commands are not allowed from read-only scripts.",
+            )?,
+            true,
+        ));
+    }
+    fake.reply.buf.clear();
+    crate::server::exec::call(
+        srv,
+        ctx.clients,
+        fake,
+        &args,
+        cmd.id,
+        cmd.flags,
+        cmd.spec.handler,
+        ctx.now,
+    );
+    let reply = std::mem::take(&mut fake.reply.buf);
+    let is_err = reply.first() == Some(&b'-');
+    let v = convert::resp_to_lua(lua, &reply)?;
+    Ok((v, is_err))
+}

@@ -1,0 +1,279 @@
+mod common;
+use common::Server;
+
+#[test]
+fn eval_conversions_and_errors() {
+    let s = Server::start();
+    let mut r = s.raw();
+    assert_eq!(r.call(&["EVAL", "return 1", "0"]), ":1\r\n");
+    assert_eq!(r.call(&["EVAL", "return 3.99", "0"]), ":3\r\n");
+    assert_eq!(
+        r.call(&["EVAL", "return {1,2,{3,'x'}}", "0"]),
+        "*3\r\n:1\r\n:2\r\n*2\r\n:3\r\n$1\r\nx\r\n"
+    );
+    assert_eq!(r.call(&["EVAL", "return {1,nil,3}", "0"]), "*1\r\n:1\r\n");
+    assert_eq!(r.call(&["EVAL", "return true", "0"]), ":1\r\n");
+    assert_eq!(r.call(&["EVAL", "return false", "0"]), "$-1\r\n");
+    assert_eq!(
+        r.call(&["EVAL", "return redis.status_reply('FINE')", "0"]),
+        "+FINE\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return redis.error_reply('E2 bad')", "0"]),
+        "-E2 bad\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return redis.call('echo', ARGV[1])", "0", "hi"]),
+        "$2\r\nhi\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return KEYS", "2", "a", "b", "c"]),
+        "*2\r\n$1\r\na\r\n$1\r\nb\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return redis.call('nosuch')", "0"]),
+        "-ERR Unknown Redis command called from script script: 206396248e12c6e742fd7296250433c8d7343b74, on @user_script:1.\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return a", "0"]),
+        "-ERR user_script:1: Script attempted to access nonexistent global variable 'a' script: bbfcd1ececc90deec823f7fb730e4bfb2a4ba625, on @user_script:1.\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "x = 1", "0"]),
+        "-ERR user_script:1: Attempt to modify a readonly table script: 34bce5f775de97f557a34088509c8bfe1ea17e52, on @user_script:1.\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return redis.pcall('select','x')", "0"]),
+        "-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return 1", "-1"]),
+        "-ERR Number of keys can't be negative\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return 1", "2", "a"]),
+        "-ERR Number of keys can't be greater than number of args\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "syntax error here", "0"]),
+        "-ERR Error compiling script (new function): user_script:1: '=' expected near 'error'\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return bit.tohex(65535)", "0"]),
+        "$8\r\n0000ffff\r\n"
+    );
+}
+
+#[test]
+fn script_cache_and_evalsha() {
+    let s = Server::start();
+    let mut r = s.raw();
+    assert_eq!(
+        r.call(&["SCRIPT", "LOAD", "return 'cached'"]),
+        "$40\r\n952f49ffc8f7b098d8ab5da45d3164ca36ed18b1\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVALSHA", "952f49ffc8f7b098d8ab5da45d3164ca36ed18b1", "0"]),
+        "$6\r\ncached\r\n"
+    );
+    assert_eq!(
+        r.call(&[
+            "SCRIPT",
+            "EXISTS",
+            "952f49ffc8f7b098d8ab5da45d3164ca36ed18b1",
+            "nope"
+        ]),
+        "*2\r\n:1\r\n:0\r\n"
+    );
+    assert_eq!(r.call(&["SCRIPT", "FLUSH"]), "+OK\r\n");
+    assert_eq!(
+        r.call(&["EVALSHA", "952f49ffc8f7b098d8ab5da45d3164ca36ed18b1", "0"]),
+        "-NOSCRIPT No matching script. Please use EVAL.\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "#!lua flags=bogus\nreturn 1", "0"]),
+        "-ERR Unexpected flag in script shebang: bogus\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL_RO", "#!lua\nreturn 1", "0"]),
+        "-ERR Can not execute a script with write flag using *_ro command.\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL_RO", "#!lua flags=no-writes\nreturn 2", "0"]),
+        ":2\r\n"
+    );
+}
+
+#[test]
+fn function_libraries_load_call_and_delete() {
+    let s = Server::start();
+    let mut r = s.raw();
+    let lib = "#!lua name=mylib\nredis.register_function('echo1', function(keys, args) return args[1] end)\nredis.register_function{function_name='ro', callback=function(keys, args) return redis.call('ping') end, flags={'no-writes'}, description='d'}";
+    assert_eq!(r.call(&["FUNCTION", "LOAD", lib]), "$5\r\nmylib\r\n");
+    assert_eq!(
+        r.call(&["FUNCTION", "LOAD", lib]),
+        "-ERR Library 'mylib' already exists\r\n"
+    );
+    assert_eq!(
+        r.call(&["FUNCTION", "LOAD", "REPLACE", lib]),
+        "$5\r\nmylib\r\n"
+    );
+    assert_eq!(r.call(&["FCALL", "echo1", "0", "hello"]), "$5\r\nhello\r\n");
+    assert_eq!(r.call(&["FCALL_RO", "ro", "0"]), "+PONG\r\n");
+    assert_eq!(
+        r.call(&["FCALL_RO", "echo1", "0", "x"]),
+        "-ERR Can not execute a script with write flag using *_ro command.\r\n"
+    );
+    assert_eq!(
+        r.call(&[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=other\nredis.register_function('echo1', function() end)"
+        ]),
+        "-ERR Function echo1 already exists\r\n"
+    );
+    assert_eq!(
+        r.call(&["FUNCTION", "LOAD", "#!lua name=d\nredis.call('ping')"]),
+        "-ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'call'\r\n"
+    );
+    assert_eq!(
+        r.call(&["FUNCTION", "LOAD", "#!lua name=e\nreturn 1"]),
+        "-ERR No functions registered\r\n"
+    );
+    assert_eq!(
+        r.call(&["FUNCTION", "LOAD", "#!nope name=e\nreturn 1"]),
+        "-ERR Engine 'nope' not found\r\n"
+    );
+    let stats = r.call(&["FUNCTION", "STATS"]);
+    assert!(
+        stats.contains("$15\r\nlibraries_count\r\n:1\r\n$15\r\nfunctions_count\r\n:2\r\n"),
+        "{stats}"
+    );
+    // DUMP, FLUSH, RESTORE round trip.
+    r.cmd(&[b"FUNCTION", b"DUMP"]);
+    let dump = r.read_reply();
+    let start = dump.iter().position(|&c| c == b'\n').unwrap() + 1;
+    let payload = dump[start..dump.len() - 2].to_vec();
+    assert_eq!(r.call(&["FUNCTION", "FLUSH"]), "+OK\r\n");
+    assert_eq!(
+        r.call(&["FCALL", "echo1", "0", "x"]),
+        "-ERR Function not found\r\n"
+    );
+    r.cmd(&[b"FUNCTION", b"RESTORE", &payload]);
+    assert_eq!(r.read_reply(), b"+OK\r\n");
+    assert_eq!(r.call(&["FCALL", "echo1", "0", "back"]), "$4\r\nback\r\n");
+    assert_eq!(r.call(&["FUNCTION", "DELETE", "mylib"]), "+OK\r\n");
+    assert_eq!(
+        r.call(&["FCALL", "echo1", "0"]),
+        "-ERR Function not found\r\n"
+    );
+}
+
+#[test]
+fn functions_without_libraries() {
+    let s = Server::start();
+    let mut r = s.raw();
+    assert_eq!(r.call(&["FUNCTION", "FLUSH"]), "+OK\r\n");
+    assert_eq!(r.call(&["FUNCTION", "LIST"]), "*0\r\n");
+    assert_eq!(
+        r.call(&["FUNCTION", "LOAD", "return 1"]),
+        "-ERR Missing library metadata\r\n"
+    );
+    assert_eq!(r.call(&["FCALL", "f", "0"]), "-ERR Function not found\r\n");
+    assert_eq!(
+        r.call(&["FUNCTION", "DELETE", "x"]),
+        "-ERR Library not found\r\n"
+    );
+    assert_eq!(
+        r.call(&["FUNCTION", "KILL"]),
+        "-NOTBUSY No scripts in execution right now.\r\n"
+    );
+}
+
+#[test]
+fn cjson_and_cmsgpack_libraries() {
+    let s = Server::start();
+    let mut r = s.raw();
+    assert_eq!(
+        r.call(&["EVAL", "return cjson.encode({1,2,3,{a='x/y'}})", "0"]),
+        "$20\r\n[1,2,3,{\"a\":\"x\\/y\"}]\r\n"
+    );
+    assert_eq!(
+        r.call(&[
+            "EVAL",
+            "return cjson.decode('[1,2,{\"k\":\"v\"}]')[3].k",
+            "0"
+        ]),
+        "$1\r\nv\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return cjson.decode('[1,')", "0"]),
+        "-ERR user_script:1: Expected value but found T_END at character 4 script: ad8248c68c719abd59f0dd09dea378bb946e7d3f, on @user_script:1.\r\n"
+    );
+    // Bytes identical to lua_cmsgpack's output.
+    r.cmd(&[
+        b"EVAL",
+        b"return cmsgpack.pack({1,2,'abc'}, 1.5, -1, 300, 2^40, 0.1, true)",
+        b"0",
+    ]);
+    let packed = r.read_reply();
+    assert_eq!(
+        &packed[..],
+        b"$35\r\n\x93\x01\x02\xa3abc\xca\x3f\xc0\x00\x00\xff\xcd\x01\x2c\xcf\x00\x00\x01\x00\x00\x00\x00\x00\xcb\x3f\xb9\x99\x99\x99\x99\x99\x9a\xc3\r\n"
+    );
+    assert_eq!(
+        r.call(&[
+            "EVAL",
+            "return {cmsgpack.unpack(cmsgpack.pack({1,{a='b'}}, 'str', 3))}",
+            "0"
+        ]),
+        "*3\r\n*2\r\n:1\r\n*0\r\n$3\r\nstr\r\n:3\r\n"
+    );
+}
+
+#[test]
+fn busy_script_answers_busy_and_is_killed() {
+    let s = Server::start_with(&["--busy-reply-threshold", "100"]);
+    let mut a = s.raw();
+    a.cmd(&[b"EVAL", b"local i = 0 while true do i = i + 1 end", b"0"]);
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let mut b = s.raw();
+    assert_eq!(b.call(&["PING"]), "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n");
+    assert_eq!(b.call(&["FUNCTION", "KILL"]), "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n");
+    assert_eq!(b.call(&["SCRIPT", "KILL"]), "+OK\r\n");
+    let killed = String::from_utf8(a.read_reply()).unwrap();
+    assert!(
+        killed.starts_with("-ERR user_script:1: Script killed by user with SCRIPT KILL..."),
+        "{killed}"
+    );
+    assert_eq!(b.call(&["PING"]), "+PONG\r\n");
+    assert_eq!(a.call(&["PING"]), "+PONG\r\n");
+    assert_eq!(
+        b.call(&["SCRIPT", "KILL"]),
+        "-NOTBUSY No scripts in execution right now.\r\n"
+    );
+}
+
+#[test]
+fn struct_library() {
+    let s = Server::start();
+    let mut r = s.raw();
+    r.cmd(&[b"EVAL", b"return struct.pack('>iH', 1, 2)", b"0"]);
+    assert_eq!(r.read_reply(), b"$6\r\n\x00\x00\x00\x01\x00\x02\r\n");
+    assert_eq!(
+        r.call(&[
+            "EVAL",
+            "return {struct.unpack('>iH', struct.pack('>iH', -5, 7))}",
+            "0"
+        ]),
+        "*3\r\n:-5\r\n:7\r\n:7\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return struct.size('!4bi')", "0"]),
+        ":8\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", "return struct.pack('q', 1)", "0"]),
+        "-ERR user_script:1: bad argument #1 to 'pack' (invalid format option 'q') script: 49599a2466f241bd45a2bd4f631df3a1a1ec9790, on @user_script:1.\r\n"
+    );
+}
