@@ -129,11 +129,20 @@ fn keys(ctx: &mut Ctx, argv: &[Bytes]) {
 }
 
 /// A SCAN cursor: decimal, as Redis's strtoul-based parsing accepts.
+/// Optional sign (a minus wraps around as strtoul does), then digits; an
+/// empty string is cursor 0.
 fn parse_cursor(b: &[u8]) -> Option<u64> {
-    if b.is_empty() || !b.iter().all(|c| c.is_ascii_digit()) {
+    let (neg, digits) = match b.first() {
+        None => return Some(0),
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || !digits.iter().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    std::str::from_utf8(b).ok()?.parse().ok()
+    let v: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    Some(if neg { v.wrapping_neg() } else { v })
 }
 
 fn scan(ctx: &mut Ctx, argv: &[Bytes]) {
@@ -292,6 +301,10 @@ fn renamenx(ctx: &mut Ctx, argv: &[Bytes]) {
 fn db_index(ctx: &mut Ctx, a: &[u8]) -> Option<usize> {
     match crate::util::parse_i64(a) {
         Some(n) if n >= 0 && (n as usize) < ctx.srv.dbs.len() => Some(n as usize),
+        Some(n) if n < i32::MIN as i64 || n > i32::MAX as i64 => {
+            ctx.error("ERR value is out of range, value must between -2147483648 and 2147483647");
+            None
+        }
         Some(_) => {
             ctx.error("ERR DB index is out of range");
             None
@@ -649,7 +662,7 @@ fn object_help(ctx: &mut Ctx, _argv: &[Bytes]) {
             "    Return the number of references of the value associated with the specified",
             "    <key>.",
             "HELP",
-            "    Print this help.",
+            "    Prints this help.",
         ],
     );
 }
