@@ -232,43 +232,37 @@ pub fn lua_to_reply(v: &LuaValue, r: &mut Reply, resp3_script: bool, depth: usiz
                     return;
                 }
             }
+            // Values are converted one at a time: holding thousands of Lua
+            // references at once would exhaust the interpreter's stack.
             if let LuaValue::Table(m) = as_table_field(t, "map") {
-                let pairs: Vec<(LuaValue, LuaValue)> = m
-                    .pairs::<LuaValue, LuaValue>()
-                    .filter_map(|p| p.ok())
-                    .collect();
-                r.map(pairs.len());
-                for (k, v) in pairs {
+                let n = m.pairs::<LuaValue, LuaValue>().count();
+                r.map(n);
+                for (k, v) in m.pairs::<LuaValue, LuaValue>().flatten() {
                     lua_to_reply(&k, r, resp3_script, depth + 1);
                     lua_to_reply(&v, r, resp3_script, depth + 1);
                 }
                 return;
             }
             if let LuaValue::Table(s) = as_table_field(t, "set") {
-                let keys: Vec<LuaValue> = s
-                    .pairs::<LuaValue, LuaValue>()
-                    .filter_map(|p| p.ok())
-                    .map(|(k, _)| k)
-                    .collect();
-                r.set(keys.len());
-                for k in keys {
+                let n = s.pairs::<LuaValue, LuaValue>().count();
+                r.set(n);
+                for (k, _) in s.pairs::<LuaValue, LuaValue>().flatten() {
                     lua_to_reply(&k, r, resp3_script, depth + 1);
                 }
                 return;
             }
-            let mut items = Vec::new();
-            let mut i = 1;
-            loop {
-                let v: LuaValue = t.raw_get(i).unwrap_or(LuaValue::Nil);
-                if v.is_nil() {
-                    break;
-                }
-                items.push(v);
-                i += 1;
+            let mut n = 0;
+            while !t
+                .raw_get::<LuaValue>(n + 1)
+                .unwrap_or(LuaValue::Nil)
+                .is_nil()
+            {
+                n += 1;
             }
-            r.array(items.len());
-            for it in &items {
-                lua_to_reply(it, r, resp3_script, depth + 1);
+            r.array(n);
+            for i in 1..=n {
+                let v: LuaValue = t.raw_get(i).unwrap_or(LuaValue::Nil);
+                lua_to_reply(&v, r, resp3_script, depth + 1);
             }
         }
         _ => r.null(),
