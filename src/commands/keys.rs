@@ -230,8 +230,8 @@ fn flushdb(ctx: &mut Ctx, argv: &[Bytes]) {
         return;
     }
     let db = ctx.client.db;
+    ctx.srv.signal_db_change(Some(db), None);
     let n = ctx.srv.dbs[db].clear();
-    ctx.srv.signal_flushed_db(Some(db));
     ctx.dirty(n as u64 + 1);
     ctx.reply().ok();
 }
@@ -240,11 +240,11 @@ fn flushall(ctx: &mut Ctx, argv: &[Bytes]) {
     if !flush_mode(ctx, argv) {
         return;
     }
+    ctx.srv.signal_db_change(None, None);
     let mut n = 0;
     for db in ctx.srv.dbs.iter_mut() {
         n += db.clear();
     }
-    ctx.srv.signal_flushed_db(None);
     ctx.dirty(n as u64 + 1);
     // Redis saves right away when save points exist, resetting the count.
     if crate::persistence::has_save_points(ctx.srv) && ctx.srv.persist.child_pid == -1 {
@@ -409,11 +409,11 @@ fn swapdb(ctx: &mut Ctx, argv: &[Bytes]) {
     }
     let (a, b) = (a as usize, b as usize);
     if a != b {
+        ctx.srv.signal_db_change(Some(a), Some(b));
+        ctx.srv.signal_db_change(Some(b), Some(a));
         ctx.srv.dbs.swap(a, b);
         ctx.srv.dbs[a].id = a;
         ctx.srv.dbs[b].id = b;
-        ctx.srv.signal_flushed_db(Some(a));
-        ctx.srv.signal_flushed_db(Some(b));
     }
     ctx.dirty(1);
     ctx.reply().ok();

@@ -87,6 +87,7 @@ pub fn reset_transaction(srv: &mut Server, client: &mut Client) {
 fn unwatch_all(srv: &mut Server, client: &mut Client) {
     for (db, key) in std::mem::take(&mut client.ext.watched) {
         let k = (db, key);
+        srv.watched_stale.remove(&(client.id, k.clone()));
         if let Some(v) = srv.watched_keys.get_mut(&k) {
             v.retain(|&id| id != client.id);
             if v.is_empty() {
@@ -123,6 +124,15 @@ fn watch(ctx: &mut Ctx, argv: &[Bytes]) {
             continue;
         }
         ctx.client.ext.watched.push((db, k.to_vec()));
+        let now = ctx.now;
+        let stale = ctx.srv.dbs[db]
+            .dict
+            .get(&k[..])
+            .is_some_and(|o| o.expire != crate::db::NO_EXPIRE && o.expire <= now);
+        if stale {
+            let id = ctx.client.id;
+            ctx.srv.watched_stale.insert((id, (db, k.to_vec())));
+        }
         ctx.srv
             .watched_keys
             .entry((db, k.to_vec()))
@@ -140,7 +150,11 @@ fn unwatch(ctx: &mut Ctx, _argv: &[Bytes]) {
 /// A WATCHed key that has expired but was not reclaimed yet also fails
 /// the transaction (Redis 7 checks this at EXEC).
 fn watched_key_expired(ctx: &Ctx) -> bool {
+    let id = ctx.client.id;
     ctx.client.ext.watched.iter().any(|(db, key)| {
+        if ctx.srv.watched_stale.contains(&(id, (*db, key.clone()))) {
+            return false;
+        }
         ctx.srv
             .dbs
             .get(*db)

@@ -169,5 +169,16 @@ fn busy_command(srv: &mut Server, c: &mut Client, run: &mut Running, argv: &[Byt
     }
     let msg = if run.is_eval { SLOWEVAL } else { SLOWSCRIPT };
     srv.stats.record_error(msg);
+    if c.has(cflags::MULTI) {
+        // A rejected command dooms the transaction, as in Redis.
+        if name == "exec" {
+            crate::commands::tx::reset_transaction(srv, c);
+            c.reply.error_raw(&format!(
+                "EXECABORT Transaction discarded because of: {msg}"
+            ));
+            return;
+        }
+        c.flags |= cflags::DIRTY_EXEC;
+    }
     c.reply.error_raw(msg);
 }

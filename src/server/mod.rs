@@ -81,6 +81,8 @@ pub struct Server {
     pub propagated: Vec<(usize, Vec<Bytes>)>,
     /// (db, key) -> ids of clients WATCHing it.
     pub watched_keys: HashMap<(usize, Vec<u8>), Vec<u64>>,
+    /// WATCHes of keys that were already expired when watched: (id, (db, key)).
+    pub watched_stale: std::collections::HashSet<(u64, (usize, Vec<u8>))>,
     /// Client ids whose WATCHed keys were touched (flagged dirty at the
     /// end of the command, when every client is back in the table).
     pub dirty_cas_pending: Vec<u64>,
@@ -143,6 +145,7 @@ impl Server {
             also_propagate: Vec::new(),
             propagated: Vec::new(),
             watched_keys: HashMap::new(),
+            watched_stale: Default::default(),
             dirty_cas_pending: Vec::new(),
             pending_notifications: Vec::new(),
             outbox: Vec::new(),
@@ -164,24 +167,47 @@ impl Server {
     }
 
     /// A key's value changed (Redis's signalModifiedKey): WATCHers become
-    /// dirty. Client-side caching hooks in here too.
+    /// dirty. A key that was already expired when WATCHed and is now simply
+    /// gone counts as unchanged. Client-side caching hooks in here too.
     pub fn signal_modified_key(&mut self, db: usize, key: &[u8]) {
         if self.watched_keys.is_empty() {
             return;
         }
-        if let Some(ids) = self.watched_keys.get(&(db, key.to_vec())) {
-            self.dirty_cas_pending.extend(ids.iter().copied());
+        let k = (db, key.to_vec());
+        let Some(ids) = self.watched_keys.get(&k) else {
+            return;
+        };
+        let present = self.dbs.get(db).is_some_and(|d| d.dict.contains_key(key));
+        for &id in ids {
+            if self.watched_stale.contains(&(id, k.clone())) && !present {
+                continue;
+            }
+            self.dirty_cas_pending.push(id);
         }
     }
 
-    /// A whole database changed (FLUSHDB, SWAPDB...): every WATCHer of a key
-    /// in it becomes dirty.
-    pub fn signal_flushed_db(&mut self, db: Option<usize>) {
-        for ((d, _), ids) in self.watched_keys.iter() {
-            if db.is_none() || db == Some(*d) {
-                self.dirty_cas_pending.extend(ids.iter().copied());
+    /// A database is about to be emptied or swapped (FLUSHDB, FLUSHALL,
+    /// SWAPDB): WATCHers of keys that exist in it (or in `other`, the db
+    /// taking its place) become dirty; watched keys that do not exist, or
+    /// were already expired when watched, are not affected.
+    pub fn signal_db_change(&mut self, db: Option<usize>, other: Option<usize>) {
+        let now = crate::util::mstime();
+        let live = |d: &Db, key: &[u8]| {
+            d.dict
+                .get(key)
+                .is_some_and(|o| o.expire == crate::db::NO_EXPIRE || o.expire > now)
+        };
+        let mut dirty = Vec::new();
+        for ((d, key), ids) in self.watched_keys.iter() {
+            if db.is_some_and(|x| x != *d) && other.is_none_or(|o| o != *d) {
+                continue;
+            }
+            let exists = live(&self.dbs[*d], key) || other.is_some_and(|o| live(&self.dbs[o], key));
+            if exists {
+                dirty.extend(ids.iter().copied());
             }
         }
+        self.dirty_cas_pending.extend(dirty);
     }
 
     /// Queue a keyspace notification (published after the command).
