@@ -25,7 +25,7 @@ const ADMIN: CommandSpec = CommandSpec {
 pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     name: "client",
     arity: -2,
-    handler: container,
+    handler: super::container,
     group: "connection",
     since: "2.4.0",
     summary: "A container for client connection commands",
@@ -47,14 +47,6 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     ],
     ..CommandSpec::DEFAULT
 }];
-
-fn container(ctx: &mut Ctx, argv: &[Bytes]) {
-    let msg = format!(
-        "ERR unknown subcommand '{}'. Try CLIENT HELP.",
-        String::from_utf8_lossy(argv.get(1).map(|b| &b[..]).unwrap_or(b""))
-    );
-    ctx.error(&msg);
-}
 
 fn id(ctx: &mut Ctx, _argv: &[Bytes]) {
     let id = ctx.client.id as i64;

@@ -53,7 +53,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "object",
         arity: -2,
-        handler: object_container,
+        handler: super::container,
         since: "2.2.3",
         summary: "A container for object introspection commands",
         subcommands: &[
@@ -577,14 +577,6 @@ fn persist(ctx: &mut Ctx, argv: &[Bytes]) {
 }
 
 // ------------------------------------------------------------ OBJECT
-
-fn object_container(ctx: &mut Ctx, argv: &[Bytes]) {
-    let msg = format!(
-        "ERR unknown subcommand '{}'. Try OBJECT HELP.",
-        String::from_utf8_lossy(argv.get(1).map(|b| &b[..]).unwrap_or(b""))
-    );
-    ctx.error(&msg);
-}
 
 fn lfu_policy(ctx: &Ctx) -> bool {
     ctx.srv

@@ -556,6 +556,17 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// Handler of a container command (CONFIG, CLIENT...) reached without a
+/// known subcommand: Redis's "unknown subcommand" error.
+pub fn container(ctx: &mut Ctx, argv: &[Bytes]) {
+    let msg = format!(
+        "ERR unknown subcommand '{}'. Try {} HELP.",
+        String::from_utf8_lossy(argv.get(1).map(|b| &b[..]).unwrap_or(b"")),
+        String::from_utf8_lossy(&argv[0]).to_ascii_uppercase()
+    );
+    ctx.error(&msg);
+}
+
 /// Arity check helper for subcommands or options parsing.
 pub fn arity_error(name: &str) -> String {
     format!("ERR wrong number of arguments for '{name}' command")

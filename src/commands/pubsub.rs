@@ -110,7 +110,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "pubsub",
         arity: -2,
-        handler: container,
+        handler: super::container,
         group: "pubsub",
         since: "2.8.0",
         summary: "A container for Pub/Sub commands",
@@ -165,14 +165,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         ..CommandSpec::DEFAULT
     },
 ];
-
-fn container(ctx: &mut Ctx, argv: &[Bytes]) {
-    let msg = format!(
-        "ERR unknown subcommand '{}'. Try PUBSUB HELP.",
-        String::from_utf8_lossy(argv.get(1).map(|b| &b[..]).unwrap_or(b""))
-    );
-    ctx.error(&msg);
-}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {

@@ -97,7 +97,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "script",
         arity: -2,
-        handler: container,
+        handler: super::container,
         summary: "A container for Lua scripts management commands",
         subcommands: &[
             CommandSpec { name: "exists", arity: -3, flags: "noscript", handler: script_exists, summary: "Check existence of scripts in the script cache.", ..SCRIPT },
@@ -111,7 +111,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "function",
         arity: -2,
-        handler: container,
+        handler: super::container,
         summary: "A container for function commands",
         subcommands: &[
             CommandSpec { name: "delete", arity: 3, flags: "noscript write", handler: delete, summary: "Delete a function by name", ..FUNC },
@@ -145,15 +145,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         ..FUNC
     },
 ];
-
-fn container(ctx: &mut Ctx, argv: &[Bytes]) {
-    let msg = format!(
-        "ERR unknown subcommand '{}'. Try {} HELP.",
-        String::from_utf8_lossy(argv.get(1).map(|b| &b[..]).unwrap_or(b"")),
-        String::from_utf8_lossy(&argv[0]).to_ascii_uppercase()
-    );
-    ctx.error(&msg);
-}
 
 /// Flags from an EVAL script's `#!lua flags=...` line; Ok(None) without one.
 fn shebang_flags(body: &[u8]) -> Result<Option<Vec<String>>, String> {

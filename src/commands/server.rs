@@ -35,7 +35,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "config",
         arity: -2,
-        handler: container,
+        handler: super::container,
         summary: "A container for server configuration commands",
         subcommands: &[
             CommandSpec {
@@ -148,7 +148,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "slowlog",
         arity: -2,
-        handler: container,
+        handler: super::container,
         since: "2.2.12",
         summary: "A container for slow log commands",
         subcommands: &[
@@ -196,7 +196,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "memory",
         arity: -2,
-        handler: container,
+        handler: super::container,
         since: "4.0.0",
         summary: "A container for memory diagnostics commands",
         subcommands: &[
@@ -269,15 +269,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         ..BASE
     },
 ];
-
-fn container(ctx: &mut Ctx, argv: &[Bytes]) {
-    let msg = format!(
-        "ERR unknown subcommand '{}'. Try {} HELP.",
-        String::from_utf8_lossy(argv.get(1).map(|b| &b[..]).unwrap_or(b"")),
-        String::from_utf8_lossy(&argv[0]).to_ascii_uppercase()
-    );
-    ctx.error(&msg);
-}
 
 // ---------------------------------------------------------------- INFO
 

@@ -544,16 +544,8 @@ impl LuaEngine {
         };
         let set = (|| -> mlua::Result<()> {
             let lua = &self.lua;
-            let k = lua.create_sequence_from(
-                keys.iter()
-                    .map(|k| lua.create_string(k))
-                    .collect::<mlua::Result<Vec<_>>>()?,
-            )?;
-            let a = lua.create_sequence_from(
-                args.iter()
-                    .map(|k| lua.create_string(k))
-                    .collect::<mlua::Result<Vec<_>>>()?,
-            )?;
+            let k = string_table(lua, keys)?;
+            let a = string_table(lua, args)?;
             self.env.raw_set("KEYS", k)?;
             self.env.raw_set("ARGV", a)
         })();
@@ -577,16 +569,8 @@ impl LuaEngine {
         };
         let wrapped = (|| -> mlua::Result<Function> {
             let lua = &self.lua;
-            let k = lua.create_sequence_from(
-                keys.iter()
-                    .map(|k| lua.create_string(k))
-                    .collect::<mlua::Result<Vec<_>>>()?,
-            )?;
-            let a = lua.create_sequence_from(
-                args.iter()
-                    .map(|k| lua.create_string(k))
-                    .collect::<mlua::Result<Vec<_>>>()?,
-            )?;
+            let k = string_table(lua, keys)?;
+            let a = string_table(lua, args)?;
             lua.load("local f, k, a = ... return function() return f(k, a) end")
                 .set_name("=fcall")
                 .call((cb, k, a))
@@ -734,6 +718,16 @@ impl LuaEngine {
 }
 
 const RCALL_KEY: &str = "ermine_rcall";
+
+/// A Lua array of byte strings (KEYS, ARGV).
+fn string_table(lua: &Lua, items: &[Bytes]) -> mlua::Result<Table> {
+    lua.create_sequence_from(
+        items
+            .iter()
+            .map(|k| lua.create_string(k))
+            .collect::<mlua::Result<Vec<_>>>()?,
+    )
+}
 
 /// Run the registered command bridge with this call's arguments, leaving
 /// (value, is_error) on the stack.
