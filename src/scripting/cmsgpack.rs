@@ -113,13 +113,14 @@ fn encode(out: &mut Vec<u8>, v: &LuaValue, level: usize) -> mlua::Result<()> {
                     encode(out, &item, level + 1)?;
                 }
             } else {
-                let pairs: Vec<(LuaValue, LuaValue)> = t
-                    .pairs::<LuaValue, LuaValue>()
-                    .collect::<mlua::Result<_>>()?;
-                enc_len(out, pairs.len(), 0x80, 0xde, 0xdf);
-                for (k, val) in &pairs {
-                    encode(out, k, level + 1)?;
-                    encode(out, val, level + 1)?;
+                // Count, then encode pair by pair: holding every value at
+                // once could exhaust the interpreter's reference stack.
+                let n = t.pairs::<LuaValue, LuaValue>().count();
+                enc_len(out, n, 0x80, 0xde, 0xdf);
+                for pair in t.pairs::<LuaValue, LuaValue>() {
+                    let (k, val) = pair?;
+                    encode(out, &k, level + 1)?;
+                    encode(out, &val, level + 1)?;
                 }
             }
         }

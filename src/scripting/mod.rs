@@ -669,10 +669,10 @@ impl LuaEngine {
             .unwrap_or(redis_ro);
         let handler: Function = env.get("__redis__err__handler")?;
         let out = lua.scope(|scope| {
-            let call = scope.create_function(|lua, argv: MultiValue| {
+            let call = scope.create_function(|lua, (argv, n): (Table, i64)| {
                 let mut st = state.borrow_mut();
                 let (ctx, fake) = &mut *st;
-                script_call(lua, ctx, fake, argv, read_only)
+                script_call(lua, ctx, fake, &argv, n.max(0) as usize, read_only)
             })?;
             let setresp = scope.create_function(|_, v: LuaValue| {
                 let n = match v {
@@ -731,12 +731,22 @@ fn string_table(lua: &Lua, items: &[Bytes]) -> mlua::Result<Table> {
 
 /// Run the registered command bridge with this call's arguments, leaving
 /// (value, is_error) on the stack.
+/// The arguments travel in one table (plus their count): a call with many
+/// arguments would otherwise need a Lua reference per argument.
 unsafe fn bridge(l: *mut mlua::ffi::lua_State) {
     use mlua::ffi;
     let nargs = ffi::lua_gettop(l);
+    ffi::lua_createtable(l, nargs, 0);
+    ffi::lua_insert(l, 1);
+    let mut i = nargs;
+    while i >= 1 {
+        ffi::lua_rawseti(l, 1, i as _);
+        i -= 1;
+    }
+    ffi::lua_pushinteger(l, nargs as ffi::lua_Integer);
     ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, c"ermine_rcall".as_ptr());
     ffi::lua_insert(l, 1);
-    ffi::lua_call(l, nargs, 2);
+    ffi::lua_call(l, 2, 2);
 }
 
 /// redis.call: raises the error table when the command failed. A C
@@ -778,10 +788,11 @@ fn script_call(
     lua: &Lua,
     ctx: &mut Ctx,
     fake: &mut Client,
-    argv: MultiValue,
+    argv: &Table,
+    argc: usize,
     read_only: bool,
 ) -> mlua::Result<(LuaValue, bool)> {
-    if argv.is_empty() {
+    if argc == 0 {
         return Ok((
             convert::error_table(
                 lua,
@@ -790,9 +801,9 @@ fn script_call(
             true,
         ));
     }
-    let mut args: Vec<Bytes> = Vec::with_capacity(argv.len());
-    for v in argv {
-        match v {
+    let mut args: Vec<Bytes> = Vec::with_capacity(argc);
+    for i in 1..=argc {
+        match argv.raw_get::<LuaValue>(i)? {
             LuaValue::String(s) => args.push(Bytes::copy_from_slice(&s.as_bytes())),
             LuaValue::Integer(n) => args.push(Bytes::from(n.to_string())),
             LuaValue::Number(n) => args.push(Bytes::from(crate::util::format_g(n, 14))),
