@@ -277,3 +277,23 @@ fn struct_library() {
         "-ERR user_script:1: bad argument #1 to 'pack' (invalid format option 'q') script: 49599a2466f241bd45a2bd4f631df3a1a1ec9790, on @user_script:1.\r\n"
     );
 }
+
+#[test]
+fn busy_script_catching_errors_with_pcall_is_still_killed() {
+    let s = Server::start_with(&["--busy-reply-threshold", "50"]);
+    let mut a = s.raw();
+    a.cmd(&[
+        b"EVAL",
+        b"local f = function() while 1 do redis.call('ping') end end while 1 do pcall(f) end",
+        b"0",
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut b = s.raw();
+    assert_eq!(b.call(&["SCRIPT", "KILL"]), "+OK\r\n");
+    let killed = String::from_utf8(a.read_reply()).unwrap();
+    assert!(
+        killed.contains("Script killed by user with SCRIPT KILL..."),
+        "{killed}"
+    );
+    assert_eq!(a.call(&["EVAL", "return 1", "0"]), ":1\r\n");
+}

@@ -37,12 +37,27 @@ thread_local! {
     pub static RUNNING: RefCell<Option<Running>> = const { RefCell::new(None) };
 }
 
-/// Called by the Lua count hook. Err stops the script (SCRIPT KILL).
-pub fn hook() -> mlua::Result<mlua::VmState> {
+/// The hook a script runs with: every 100k instructions.
+pub fn install(lua: &mlua::Lua) {
+    lua.set_hook(
+        mlua::HookTriggers::new().every_nth_instruction(100_000),
+        |lua, _| hook(lua),
+    );
+}
+
+/// Once killed, fire on every line: a script that catches the error with
+/// pcall in a loop still meets it outside the pcall soon after.
+fn on_every_line(lua: &mlua::Lua) {
+    lua.set_hook(mlua::HookTriggers::EVERY_LINE, |lua, _| hook(lua));
+}
+
+/// Called by the Lua hook. Err stops the script (SCRIPT KILL).
+pub fn hook(lua: &mlua::Lua) -> mlua::Result<mlua::VmState> {
     RUNNING.with(|r| {
         let mut guard = r.borrow_mut();
         let Some(run) = guard.as_mut() else { return Ok(mlua::VmState::Continue) };
         if run.killed {
+            on_every_line(lua);
             return Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."));
         }
         if run.start.elapsed() < run.threshold {
@@ -64,6 +79,7 @@ pub fn hook() -> mlua::Result<mlua::VmState> {
         serve_while_busy(srv, clients, run);
         if run.killed {
             tracing::warn!("Lua script killed by user with SCRIPT KILL.");
+            on_every_line(lua);
             return Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."));
         }
         Ok(mlua::VmState::Continue)

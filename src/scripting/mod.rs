@@ -469,10 +469,7 @@ impl LuaEngine {
                 g.get::<Function>("setmetatable")?,
             ))?;
         // Every 100k instructions: check for timeout and SCRIPT KILL.
-        lua.set_hook(
-            mlua::HookTriggers::new().every_nth_instruction(100_000),
-            |_, _| busy::hook(),
-        );
+        busy::install(&lua);
         Ok(LuaEngine {
             lua,
             env,
@@ -641,7 +638,11 @@ impl LuaEngine {
             })
         });
         let res = self.run_inner(ctx, &mut fake, func, name, read_only);
-        busy::RUNNING.with(|r| *r.borrow_mut() = None);
+        let killed = busy::RUNNING.with(|r| r.borrow_mut().take().is_some_and(|run| run.killed));
+        if killed {
+            // Back to the cheap hook after a kill switched it to every line.
+            busy::install(&self.lua);
+        }
         fake.reply.buf.clear();
         self.fake = Some(fake);
         match res {
