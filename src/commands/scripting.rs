@@ -259,6 +259,7 @@ fn eval_generic(ctx: &mut Ctx, argv: &[Bytes], by_sha: bool, ro: bool) {
         ctx.error("ERR Can not execute a script with write flag using *_ro command.");
         return;
     }
+    crate::scripting::busy::set_command(argv);
     let res = eng.run(ctx, &sha, keys, args, ro || no_writes);
     ctx.srv.lua = Some(eng);
     // The commands the script ran were propagated one by one.
@@ -797,6 +798,7 @@ fn fcall(ctx: &mut Ctx, argv: &[Bytes]) {
         ctx.error("ERR Function not found");
         return;
     };
+    crate::scripting::busy::set_command(argv);
     let res = eng.call_function(ctx, &name, keys, args, no_writes || ro_call);
     ctx.srv.lua = Some(eng);
     ctx.srv.propagate_override = Some(Vec::new());

@@ -31,10 +31,19 @@ pub struct Running {
     pub dirty_at_start: u64,
     pub killed: bool,
     pub timed_out: bool,
+    /// The command that started the script (FUNCTION STATS shows it).
+    pub command: Vec<Bytes>,
 }
 
 thread_local! {
     pub static RUNNING: RefCell<Option<Running>> = const { RefCell::new(None) };
+    /// Set by EVAL/FCALL just before a script runs.
+    pub static COMMAND: RefCell<Vec<Bytes>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Record the command about to run a script.
+pub fn set_command(argv: &[Bytes]) {
+    COMMAND.with(|c| *c.borrow_mut() = argv.to_vec());
 }
 
 /// The hook a script runs with: every 100k instructions.
@@ -167,6 +176,41 @@ fn busy_command(srv: &mut Server, c: &mut Client, run: &mut Running, argv: &[Byt
             run.killed = true;
             c.reply.ok();
         }
+        return;
+    }
+    if name == "function" && sub == "stats" && argv.len() == 2 {
+        if run.is_eval {
+            c.reply.error_raw(SLOWEVAL);
+            return;
+        }
+        let libs = srv.functions.libraries.len();
+        let funcs: usize = srv
+            .functions
+            .libraries
+            .values()
+            .map(|l| l.functions.len())
+            .sum();
+        let r = &mut c.reply;
+        r.map(2);
+        r.bulk(b"running_script");
+        r.map(3);
+        r.bulk(b"name");
+        r.bulk(run.name.as_bytes());
+        r.bulk(b"command");
+        r.array(run.command.len());
+        for a in &run.command {
+            r.bulk(a);
+        }
+        r.bulk(b"duration_ms");
+        r.int(run.start.elapsed().as_millis() as i64);
+        r.bulk(b"engines");
+        r.map(1);
+        r.bulk(b"LUA");
+        r.map(2);
+        r.bulk(b"libraries_count");
+        r.int(libs as i64);
+        r.bulk(b"functions_count");
+        r.int(funcs as i64);
         return;
     }
     if name == "shutdown"

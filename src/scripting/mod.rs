@@ -635,6 +635,7 @@ impl LuaEngine {
                 dirty_at_start: ctx.srv.dirty,
                 killed: false,
                 timed_out: false,
+                command: busy::COMMAND.with(|c| std::mem::take(&mut *c.borrow_mut())),
             })
         });
         let res = self.run_inner(ctx, &mut fake, func, name, read_only);
