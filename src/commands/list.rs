@@ -799,7 +799,11 @@ fn lpos(ctx: &mut Ctx, argv: &[Bytes]) {
         }
         false
     };
-    let limit = if maxlen == 0 { usize::MAX } else { maxlen as usize };
+    let limit = if maxlen == 0 {
+        usize::MAX
+    } else {
+        maxlen as usize
+    };
     if from_tail {
         for (k, v) in l.iter().rev().take(limit).enumerate() {
             if scan(len - 1 - k, v) {

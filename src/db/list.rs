@@ -431,18 +431,11 @@ impl List {
             (0, 0, 0)
         };
         let nodes = &self.nodes;
-        (0..nn)
-            .rev()
-            .filter(move |&k| k <= ni)
-            .flat_map(move |k| {
-                let n = &nodes[k];
-                let skip = if k == ni {
-                    n.count as usize - 1 - i
-                } else {
-                    0
-                };
-                n.iter().rev().skip(skip)
-            })
+        (0..nn).rev().filter(move |&k| k <= ni).flat_map(move |k| {
+            let n = &nodes[k];
+            let skip = if k == ni { n.count as usize - 1 - i } else { 0 };
+            n.iter().rev().skip(skip)
+        })
     }
 
     /// Build a list from elements.

@@ -30,11 +30,14 @@ pub struct BlockState {
     pub want: &'static str,
 }
 
+/// Clients waiting on one key: (id, slot), oldest first.
+pub type Waiters = VecDeque<(u64, usize)>;
+
 /// Server-wide blocking bookkeeping.
 #[derive(Default)]
 pub struct Blocking {
     /// (db, key) -> waiting clients as (id, slot), oldest first.
-    pub by_key: HashMap<(usize, Vec<u8>), VecDeque<(u64, usize)>>,
+    pub by_key: HashMap<(usize, Vec<u8>), Waiters>,
     /// Number of blocked clients.
     pub blocked: usize,
     /// While a served client's command is run again: its original deadline.
@@ -81,7 +84,13 @@ pub fn can_block(ctx: &Ctx) -> bool {
 /// Block the running client on `keys` (of the current db) until one holds
 /// a value of type `want`, or `deadline` passes (0 = never). The handler
 /// must not reply.
-pub fn block_for_keys(ctx: &mut Ctx, keys: &[Bytes], deadline: i64, want: &'static str, argv: &[Bytes]) {
+pub fn block_for_keys(
+    ctx: &mut Ctx,
+    keys: &[Bytes],
+    deadline: i64,
+    want: &'static str,
+    argv: &[Bytes],
+) {
     let db = ctx.client.db;
     let id = ctx.client.id;
     let slot = ctx.client.token;
