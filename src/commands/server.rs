@@ -118,6 +118,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         ..BASE
     },
     CommandSpec {
+        name: "bgrewriteaof",
+        arity: 1,
+        flags: "admin noscript no_async_loading",
+        handler: bgrewriteaof,
+        summary: "Asynchronously rewrite the append-only file",
+        ..BASE
+    },
+    CommandSpec {
         name: "lastsave",
         arity: 1,
         flags: "loading stale fast",
@@ -456,9 +464,10 @@ fn section(ctx: &mut Ctx, sec: &str, o: &mut String) {
         "persistence" => {
             let _ = write!(
                 o,
-                "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n{}aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+                "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n{}{}",
                 srv.loading as i32,
                 crate::persistence::info_fields(srv),
+                crate::persistence::aof::info_fields(srv),
             );
         }
         "stats" => {
@@ -665,6 +674,20 @@ fn config_set(ctx: &mut Ctx, argv: &[Bytes]) {
             return;
         }
     }
+    // appendonly switches the AOF on (through a rewrite) or off now.
+    {
+        use crate::persistence::aof;
+        let want = ctx.srv.config.get_bool("appendonly");
+        let on = ctx.srv.aof.state != aof::AofState::Off;
+        if want && !on && aof::start(ctx.srv).is_err() {
+            ctx.srv.config = backup;
+            ctx.error("ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs.");
+            return;
+        }
+        if !want && on {
+            aof::stop(ctx.srv);
+        }
+    }
     apply_runtime(ctx);
     ctx.reply().ok();
 }
@@ -764,8 +787,28 @@ fn shutdown(ctx: &mut Ctx, argv: &[Bytes]) {
     ctx.client.flags |= cflags::CLOSE_AFTER_REPLY;
 }
 
+fn bgrewriteaof(ctx: &mut Ctx, _argv: &[Bytes]) {
+    use crate::persistence::{aof, ChildType};
+    let p = &ctx.srv.persist;
+    if p.child_pid != -1 && p.child_type == ChildType::Aof {
+        ctx.error("ERR Background append only file rewriting already in progress");
+    } else if p.child_pid != -1 || ctx.client.has(cflags::MULTI) {
+        ctx.srv.aof.rewrite_scheduled = true;
+        ctx.srv.aof.consecutive_failures = 0;
+        ctx.reply()
+            .status("Background append only file rewriting scheduled");
+    } else if aof::rewrite_background(ctx.srv).is_ok() {
+        ctx.reply()
+            .status("Background append only file rewriting started");
+    } else {
+        ctx.error("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.");
+    }
+}
+
 fn save(ctx: &mut Ctx, _argv: &[Bytes]) {
-    if ctx.srv.persist.child_pid != -1 {
+    if ctx.srv.persist.child_pid != -1
+        && ctx.srv.persist.child_type == crate::persistence::ChildType::Rdb
+    {
         ctx.error("ERR Background save already in progress");
         return;
     }
@@ -784,12 +827,16 @@ fn bgsave(ctx: &mut Ctx, argv: &[Bytes]) {
         2 if eq_ic(&argv[1], "schedule") => true,
         _ => return ctx.syntax_error(),
     };
-    if ctx.srv.persist.child_pid != -1 {
-        if schedule {
+    let p = &ctx.srv.persist;
+    if p.child_pid != -1 && p.child_type == crate::persistence::ChildType::Rdb {
+        return ctx.error("ERR Background save already in progress");
+    }
+    if p.child_pid != -1 || ctx.client.has(cflags::MULTI) {
+        if schedule || ctx.client.has(cflags::MULTI) {
             ctx.srv.persist.scheduled = true;
             return ctx.reply().status("Background saving scheduled");
         }
-        return ctx.error("ERR Background save already in progress");
+        return ctx.error("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
     }
     match crate::persistence::bgsave(ctx.srv) {
         Ok(_) => ctx.reply().status("Background saving started"),
@@ -1056,6 +1103,10 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
                 r.status(&h);
             }
         }
+        "loadaof" => match crate::persistence::debug_loadaof(ctx.srv) {
+            Ok(()) => ctx.reply().ok(),
+            Err(e) => ctx.error(&format!("ERR {e}")),
+        },
         "reload" => match crate::persistence::debug_reload(ctx.srv) {
             Ok(()) => ctx.reply().ok(),
             Err(e) => ctx.error(&format!("ERR {e}")),

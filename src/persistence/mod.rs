@@ -1,17 +1,27 @@
-//! RDB snapshots: SAVE, BGSAVE (forked child), save points, loading at
-//! start-up and saving on shutdown.
+//! Persistence: RDB snapshots (SAVE, BGSAVE in a forked child, save
+//! points, loading at start-up, saving on shutdown) and the AOF (`aof`).
 
+pub mod aof;
 pub mod rdb;
 
 use std::io::Write;
 
 use crate::server::Server;
 
+/// What the one background child (if any) is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildType {
+    None,
+    Rdb,
+    Aof,
+}
+
 /// Persistence bookkeeping kept on the server.
 #[derive(Debug)]
 pub struct State {
-    /// The BGSAVE child, if one runs.
+    /// The background child (BGSAVE or AOF rewrite), if one runs.
     pub child_pid: i32,
+    pub child_type: ChildType,
     pub child_start: i64,
     pub dirty_at_fork: u64,
     pub last_bgsave_ok: bool,
@@ -31,6 +41,7 @@ impl Default for State {
     fn default() -> Self {
         State {
             child_pid: -1,
+            child_type: ChildType::None,
             child_start: 0,
             dirty_at_fork: 0,
             last_bgsave_ok: true,
@@ -71,7 +82,8 @@ pub fn limits(srv: &Server) -> rdb::BuildLimits {
     }
 }
 
-fn image(srv: &Server) -> Vec<u8> {
+/// The dataset as an RDB image (`aof_base`: as an AOF base file).
+pub fn image(srv: &Server, aof_base: bool) -> Vec<u8> {
     let funcs: Vec<Vec<u8>> = srv
         .functions
         .libraries
@@ -83,6 +95,7 @@ fn image(srv: &Server) -> Vec<u8> {
         &funcs,
         srv.config.get_bool("rdbcompression"),
         srv.config.get_bool("rdbchecksum"),
+        aof_base,
     )
 }
 
@@ -98,7 +111,7 @@ fn write_atomically(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> 
 
 /// SAVE: write the snapshot in the foreground.
 pub fn save(srv: &mut Server) -> std::io::Result<()> {
-    let data = image(srv);
+    let data = image(srv, false);
     write_atomically(&rdb_path(srv), &data)?;
     tracing::info!("DB saved on disk");
     srv.dirty = 0;
@@ -111,7 +124,11 @@ pub fn save(srv: &mut Server) -> std::io::Result<()> {
 /// BGSAVE: fork a child that writes the snapshot. Returns its pid.
 pub fn bgsave(srv: &mut Server) -> Result<i32, String> {
     if srv.persist.child_pid != -1 {
-        return Err("Background save already in progress".into());
+        return Err(if srv.persist.child_type == ChildType::Rdb {
+            "Background save already in progress".into()
+        } else {
+            "Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.".into()
+        });
     }
     let start = std::time::Instant::now();
     // SAFETY: the server is single-threaded here; the child only
@@ -127,7 +144,7 @@ pub fn bgsave(srv: &mut Server) -> Result<i32, String> {
         if let Ok(mut r) = crate::server::log::ROLE.lock() {
             *r = 'C';
         }
-        let data = image(srv);
+        let data = image(srv, false);
         let code = match write_atomically(&rdb_path(srv), &data) {
             Ok(()) => {
                 tracing::info!("DB saved on disk");
@@ -144,27 +161,44 @@ pub fn bgsave(srv: &mut Server) -> Result<i32, String> {
     srv.persist.last_fork_usec = start.elapsed().as_micros() as i64;
     srv.persist.total_forks += 1;
     srv.persist.child_pid = pid;
+    srv.persist.child_type = ChildType::Rdb;
     srv.persist.child_start = crate::util::mstime();
     srv.persist.dirty_at_fork = srv.dirty;
     tracing::info!("Background saving started by pid {}", pid);
     Ok(pid)
 }
 
-/// Reap a finished BGSAVE child (called from cron).
+/// Reap a finished child (called from cron).
 pub fn check_child(srv: &mut Server) {
     if srv.persist.child_pid == -1 {
+        if srv.persist.scheduled {
+            srv.persist.scheduled = false;
+            let _ = bgsave(srv);
+        }
         return;
     }
     let mut status = 0;
+    let pid = srv.persist.child_pid;
     // SAFETY: non-blocking wait for our own child.
-    let r = unsafe { libc::waitpid(srv.persist.child_pid, &mut status, libc::WNOHANG) };
+    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
     if r == 0 {
         return;
     }
     let ok = r > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    let signal = (r > 0 && libc::WIFSIGNALED(status)).then(|| libc::WTERMSIG(status));
+    let kind = srv.persist.child_type;
+    srv.persist.child_pid = -1;
+    srv.persist.child_type = ChildType::None;
+    if kind == ChildType::Aof {
+        aof::rewrite_done(srv, pid, ok, signal);
+        if srv.persist.scheduled {
+            srv.persist.scheduled = false;
+            let _ = bgsave(srv);
+        }
+        return;
+    }
     let now = crate::util::mstime();
     srv.persist.last_bgsave_secs = (now - srv.persist.child_start) / 1000;
-    srv.persist.child_pid = -1;
     if ok {
         tracing::info!("Background saving terminated with success");
         srv.dirty = srv.dirty.saturating_sub(srv.persist.dirty_at_fork);
@@ -214,6 +248,24 @@ pub fn has_save_points(srv: &Server) -> bool {
 
 /// Load dump file at start-up; Err is fatal (corrupt or unreadable file).
 pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
+    if srv.config.get_bool("appendonly") {
+        srv.aof.state = aof::AofState::On;
+        aof::load_manifest(srv)?;
+        let start = std::time::Instant::now();
+        let st = aof::load_files(srv);
+        match st {
+            aof::LoadStatus::Failed => return Err("AOF loading failed".into()),
+            aof::LoadStatus::NotExist => {}
+            _ => tracing::info!(
+                "DB loaded from append only file: {:.3} seconds",
+                start.elapsed().as_secs_f64()
+            ),
+        }
+        srv.dirty = 0;
+        aof::open_on_start(srv)?;
+        aof::delete_history(srv);
+        return Ok(());
+    }
     let path = rdb_path(srv);
     let data = match std::fs::read(&path) {
         Ok(d) => d,
@@ -260,6 +312,27 @@ pub fn debug_reload(srv: &mut Server) -> Result<(), String> {
     let loaded = rdb::load(&data, &mut srv.dbs, &lim, crate::util::mstime())
         .map_err(|e| format!("Error trying to load the RDB dump: {}", e.0))?;
     restore_functions(srv, &loaded.functions);
+    Ok(())
+}
+
+/// DEBUG LOADAOF: write out the AOF, empty the dataset, load it back.
+pub fn debug_loadaof(srv: &mut Server) -> Result<(), String> {
+    if srv.aof.state != aof::AofState::Off {
+        aof::flush(srv, true);
+    }
+    for db in srv.dbs.iter_mut() {
+        db.clear();
+    }
+    srv.functions = Default::default();
+    aof::load_manifest(srv)?;
+    aof::delete_history(srv);
+    match aof::load_files(srv) {
+        aof::LoadStatus::Ok | aof::LoadStatus::Empty => {}
+        // As Redis: a dataset that cannot be loaded back is fatal.
+        _ => std::process::exit(1),
+    }
+    srv.dirty = 0;
+    tracing::warn!("Append Only File loaded by DEBUG LOADAOF");
     Ok(())
 }
 

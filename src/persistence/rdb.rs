@@ -165,7 +165,13 @@ impl Writer {
 }
 
 /// Serialize the whole dataset.
-pub fn dump(dbs: &[Db], functions: &[Vec<u8>], compress: bool, checksum: bool) -> Vec<u8> {
+pub fn dump(
+    dbs: &[Db],
+    functions: &[Vec<u8>],
+    compress: bool,
+    checksum: bool,
+    aof_base: bool,
+) -> Vec<u8> {
     let mut w = Writer {
         buf: Vec::with_capacity(1 << 16),
         compress,
@@ -176,7 +182,7 @@ pub fn dump(dbs: &[Db], functions: &[Vec<u8>], compress: bool, checksum: bool) -
     w.aux("redis-bits", "64");
     w.aux("ctime", &(crate::util::mstime() / 1000).to_string());
     w.aux("used-mem", &crate::server::alloc::used_memory().to_string());
-    w.aux("aof-base", "0");
+    w.aux("aof-base", if aof_base { "1" } else { "0" });
     for code in functions {
         w.buf.push(OP_FUNCTION2);
         w.string(code);
@@ -673,6 +679,8 @@ pub struct Loaded {
     pub keys: usize,
     pub expired: usize,
     pub functions: Vec<Vec<u8>>,
+    /// Bytes of `data` the image took (an AOF may continue after it).
+    pub consumed: usize,
 }
 
 /// Load an RDB image into `dbs` (which should be empty). Nothing is kept
@@ -701,6 +709,7 @@ pub fn load(data: &[u8], dbs: &mut [Db], lim: &BuildLimits, now: i64) -> R<Loade
         keys: 0,
         expired: 0,
         functions: Vec::new(),
+        consumed: 0,
     };
     loop {
         let t = r.byte()?;
@@ -765,5 +774,6 @@ pub fn load(data: &[u8], dbs: &mut [Db], lim: &BuildLimits, now: i64) -> R<Loade
             dbs[i].insert_obj(&k, o);
         }
     }
+    loaded.consumed = r.pos;
     Ok(loaded)
 }

@@ -20,7 +20,9 @@ pub fn server_cron(r: &mut Reactor) {
     if !r.srv.pending_notifications.is_empty() || !r.srv.dirty_cas_pending.is_empty() {
         r.deliver_background_events();
     }
+    crate::persistence::aof::feed(&mut r.srv);
     r.srv.propagated.clear();
+    crate::persistence::aof::cron(&mut r.srv);
 
     super::blocking::check_timeouts(r, now);
 

@@ -109,6 +109,8 @@ pub struct Server {
     pub flush_slots: Vec<usize>,
     /// RDB snapshot state.
     pub persist: crate::persistence::State,
+    /// The append-only file.
+    pub aof: crate::persistence::aof::Aof,
     /// Pub/Sub subscriptions.
     pub pubsub: crate::commands::pubsub::PubSub,
 }
@@ -162,6 +164,7 @@ impl Server {
             pubsub: Default::default(),
             flush_slots: Vec::new(),
             persist: Default::default(),
+            aof: Default::default(),
             config,
         }
     }

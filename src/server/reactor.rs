@@ -596,7 +596,8 @@ impl Reactor {
                 }
             }
         }
-        // The AOF and replication consume `propagated`; with neither, drop it.
+        // The AOF (and replicas) consume what the command propagated.
+        crate::persistence::aof::feed(srv);
         srv.propagated.clear();
     }
 
@@ -636,6 +637,13 @@ impl Reactor {
 
     /// Write pending output of every queued client; close the ones done.
     pub fn flush_writes(&mut self) {
+        // Writes reach the AOF (and disk, under appendfsync always) before
+        // any reply acknowledging them leaves.
+        crate::persistence::aof::feed(&mut self.srv);
+        self.srv.propagated.clear();
+        if !self.srv.aof.buf.is_empty() {
+            crate::persistence::aof::flush(&mut self.srv, false);
+        }
         let mut list = std::mem::take(&mut self.pending_write);
         list.sort_unstable();
         list.dedup();
@@ -725,11 +733,13 @@ impl Reactor {
     fn prepare_shutdown(&mut self, req: super::ShutdownRequest) -> Option<i32> {
         warn!("User requested shutdown...");
         self.srv.shutdown = None;
+        crate::persistence::aof::shutdown(&mut self.srv);
         if self.srv.persist.child_pid != -1 {
             warn!("There is a child saving an .rdb. Killing it!");
             // SAFETY: signalling our own child.
             unsafe { libc::kill(self.srv.persist.child_pid, libc::SIGUSR1) };
             self.srv.persist.child_pid = -1;
+            self.srv.persist.child_type = crate::persistence::ChildType::None;
         }
         let want_save = match req.save {
             Some(s) => s,
