@@ -534,7 +534,8 @@ fn ttl_generic(ctx: &mut Ctx, argv: &[Bytes], ms: bool, absolute: bool) {
         if ms {
             e
         } else {
-            e / 1000
+            // Rounded like TTL, as Redis does.
+            (e + 500) / 1000
         }
     } else {
         let left = (e - ctx.now).max(0);

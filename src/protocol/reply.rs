@@ -8,6 +8,9 @@ pub struct Reply {
     pub buf: Vec<u8>,
     /// 2 or 3.
     pub resp: u8,
+    /// Set when a RESP3 push header is written: pushes reach the client
+    /// even under CLIENT REPLY OFF/SKIP, as in Redis.
+    pub pushed: bool,
 }
 
 fn push_int(buf: &mut Vec<u8>, prefix: u8, n: i64) {
@@ -27,6 +30,7 @@ impl Reply {
         Reply {
             buf: Vec::with_capacity(64),
             resp: 2,
+            pushed: false,
         }
     }
 
@@ -109,6 +113,7 @@ impl Reply {
     /// Push header (RESP3 out-of-band data); an array in RESP2.
     pub fn push(&mut self, n: usize) {
         if self.resp >= 3 {
+            self.pushed = true;
             push_int(&mut self.buf, b'>', n as i64);
         } else {
             push_int(&mut self.buf, b'*', n as i64);

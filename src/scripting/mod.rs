@@ -709,6 +709,7 @@ impl LuaEngine {
             let mut out = crate::protocol::Reply {
                 buf: Vec::new(),
                 resp: client_resp,
+                pushed: false,
             };
             convert::lua_to_reply(&val, &mut out, resp3_script, 0);
             Ok(RunResult::Reply(out.buf))

@@ -195,6 +195,7 @@ pub fn call(
 ) {
     let dirty_before = srv.dirty;
     let reply_mark = client.reply.buf.len();
+    client.reply.pushed = false;
     srv.stats.cur_cmd_error = false;
     if client.reply_mode == ReplyMode::Skip {
         client.reply_mode = ReplyMode::SkipThis;
@@ -223,11 +224,15 @@ pub fn call(
     }
     let dur_us = start.elapsed().as_micros() as i64;
 
-    // CLIENT REPLY OFF/SKIP: drop what the command wrote.
+    // CLIENT REPLY OFF/SKIP: drop what the command wrote, unless it is
+    // RESP3 push data (subscribe confirmations), which Redis still sends.
+    let keep = client.reply.pushed;
     match client.reply_mode {
-        ReplyMode::Off => client.reply.buf.truncate(reply_mark.max(client.sent)),
+        ReplyMode::Off if !keep => client.reply.buf.truncate(reply_mark.max(client.sent)),
         ReplyMode::SkipThis => {
-            client.reply.buf.truncate(reply_mark.max(client.sent));
+            if !keep {
+                client.reply.buf.truncate(reply_mark.max(client.sent));
+            }
             client.reply_mode = ReplyMode::On;
         }
         _ => {}
