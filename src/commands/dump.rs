@@ -43,11 +43,8 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 /// Serialize a value as DUMP does.
-pub fn payload(v: &crate::db::Value, compress: bool) -> Vec<u8> {
-    let mut w = rdb::Writer {
-        buf: Vec::new(),
-        compress,
-    };
+pub fn payload(v: &crate::db::Value, compress: bool, list_compress_depth: usize) -> Vec<u8> {
+    let mut w = rdb::Writer::new(compress, list_compress_depth);
     w.value(v);
     w.buf.extend_from_slice(&rdb::RDB_VERSION.to_le_bytes());
     let crc = rdb::crc64(&w.buf);
@@ -55,14 +52,66 @@ pub fn payload(v: &crate::db::Value, compress: bool) -> Vec<u8> {
     w.buf
 }
 
+/// DUMP's serialization of a value with the server's settings.
+pub fn payload_for(srv: &crate::server::Server, v: &crate::db::Value) -> Vec<u8> {
+    payload(
+        v,
+        srv.config.get_bool("rdbcompression"),
+        srv.config.get_i64("list-compress-depth").clamp(0, 65535) as usize,
+    )
+}
+
+/// Check a payload's footer (RDB version, CRC-64) as Redis's
+/// verifyDumpPayload does.
+pub fn verify_payload(srv: &crate::server::Server, data: &[u8]) -> bool {
+    if data.len() < 10 {
+        return false;
+    }
+    let footer = &data[data.len() - 10..];
+    let ver = u16::from_le_bytes([footer[0], footer[1]]);
+    if ver > rdb::RDB_VERSION {
+        return false;
+    }
+    if srv.skip_checksum_validation {
+        return true;
+    }
+    let crc = u64::from_le_bytes(footer[2..10].try_into().unwrap_or([0; 8]));
+    rdb::crc64(&data[..data.len() - 8]) == crc
+}
+
+/// Decode a verified payload into a value; the error is logged (at
+/// verbose level, as Redis does in a RESTORE) and None returned.
+pub fn decode_payload(srv: &mut crate::server::Server, data: &[u8], from_master: bool) -> Option<crate::db::Value> {
+    let lim = crate::persistence::restore_limits(srv, from_master);
+    // Like Redis, read from the whole payload: nothing checks that the
+    // value ends where the footer starts.
+    let mut r = rdb::Reader::new(data, 0);
+    let res = r
+        .byte()
+        .and_then(|t| rdb::read_value(&mut r, t, &lim));
+    srv.stats.dump_payload_sanitizations += r.sanitized;
+    match res {
+        Ok(Some(v)) => Some(v),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::debug!(
+                "Internal error in RDB reading offset 0, function at rdb.c:0 -> {}",
+                e.0
+            );
+            None
+        }
+    }
+}
+
 fn dump(ctx: &mut Ctx, argv: &[Bytes]) {
     let compress = ctx.srv.config.get_bool("rdbcompression");
-    match ctx.lookup_read(&argv[1]) {
+    let depth = ctx.srv.config.get_i64("list-compress-depth").clamp(0, 65535) as usize;
+    let p = ctx
+        .lookup_read(&argv[1])
+        .map(|o| payload(&o.val, compress, depth));
+    match p {
         None => ctx.reply().null(),
-        Some(o) => {
-            let p = payload(&o.val, compress);
-            ctx.reply().bulk(&p);
-        }
+        Some(p) => ctx.reply().bulk(&p),
     }
 }
 
@@ -107,23 +156,12 @@ fn restore(ctx: &mut Ctx, argv: &[Bytes]) {
         return ctx.error("BUSYKEY Target key name already exists.");
     }
     let data = &argv[3];
-    if data.len() < 10 {
+    if !verify_payload(ctx.srv, data) {
         return ctx.error("ERR DUMP payload version or checksum are wrong");
     }
-    let (body, footer) = data.split_at(data.len() - 10);
-    let ver = u16::from_le_bytes([footer[0], footer[1]]);
-    let crc = u64::from_le_bytes(footer[2..10].try_into().unwrap_or([0; 8]));
-    if ver > 11 || (crc != 0 && rdb::crc64(&data[..data.len() - 8]) != crc) {
-        return ctx.error("ERR DUMP payload version or checksum are wrong");
-    }
-    let lim = crate::persistence::limits(ctx.srv);
-    let mut r = rdb::Reader { b: body, pos: 1 };
-    let val = match body.first() {
-        Some(&t) => match rdb::read_value(&mut r, t, &lim) {
-            Ok(v) if r.pos == body.len() => v,
-            _ => return ctx.error("ERR Bad data format"),
-        },
-        None => return ctx.error("ERR Bad data format"),
+    // Ermine has no replication link, so no RESTORE comes from a master.
+    let Some(val) = decode_payload(ctx.srv, data, false) else {
+        return ctx.error("ERR Bad data format");
     };
     let mut expire = crate::db::NO_EXPIRE;
     if ttl > 0 {

@@ -1066,6 +1066,8 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
                 "    Reply with a test value of the specified type.",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    Setting it to 0 disables expiring keys in background when they are not accessed.",
+                "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+                "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
                 "SLEEP <seconds>",
                 "    Stop the server for <seconds>. Decimals allowed.",
                 "STRINGMATCH-LEN",
@@ -1077,6 +1079,11 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
         "sleep" if argv.len() == 3 => {
             let secs = crate::util::parse_f64(&argv[2]).unwrap_or(0.0).max(0.0);
             std::thread::sleep(std::time::Duration::from_micros((secs * 1e6) as u64));
+            ctx.reply().ok();
+        }
+        "set-skip-checksum-validation" if argv.len() == 3 => {
+            ctx.srv.skip_checksum_validation =
+                crate::util::parse_i64(&argv[2]).unwrap_or(0) != 0;
             ctx.reply().ok();
         }
         "set-active-expire" if argv.len() == 3 => {

@@ -67,6 +67,8 @@ pub struct Server {
     pub pause_kind: Option<PauseKind>,
     pub shutdown: Option<ShutdownRequest>,
     pub active_expire_enabled: bool,
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: accept RDB/DUMP checksums as is.
+    pub skip_checksum_validation: bool,
     /// Clients in MONITOR mode (ids).
     pub monitors: Vec<u64>,
     /// Keys with new data for blocked clients: (db, key).
@@ -140,6 +142,7 @@ impl Server {
             pause_kind: None,
             shutdown: None,
             active_expire_enabled: true,
+            skip_checksum_validation: false,
             monitors: Vec::new(),
             ready_keys: Vec::new(),
             blocking: Default::default(),
