@@ -1099,7 +1099,7 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
             for k in &argv[2..] {
                 let now = ctx.now;
                 let d = match ctx.db().lookup(k, now) {
-                    Some(o) => value_digest(&o.val),
+                    Some(o) => value_digest(&o.val, o.expire != crate::db::NO_EXPIRE),
                     None => [0u8; 20],
                 };
                 out.push(hex(&d));
@@ -1219,14 +1219,7 @@ fn hex(d: &[u8; 20]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// digest = SHA1(digest || data): order-dependent mixing.
-fn mix(d: &mut [u8; 20], data: &[u8]) {
-    let mut buf = d.to_vec();
-    buf.extend_from_slice(data);
-    *d = crate::util::sha1(&buf);
-}
-
-/// digest ^= SHA1(data): order-independent mixing.
+/// digest ^= SHA1(data): order-independent mixing (Redis's xorDigest).
 fn xor_in(d: &mut [u8; 20], data: &[u8]) {
     let h = crate::util::sha1(data);
     for (a, b) in d.iter_mut().zip(h.iter()) {
@@ -1234,11 +1227,30 @@ fn xor_in(d: &mut [u8; 20], data: &[u8]) {
     }
 }
 
-/// A digest of a value that depends on its contents only, not on its
-/// encoding (DEBUG DIGEST-VALUE; compares data across reloads).
-fn value_digest(v: &crate::db::Value) -> [u8; 20] {
+/// digest = SHA1(digest ^ SHA1(data)): order-dependent mixing (Redis's
+/// mixDigest).
+fn mix(d: &mut [u8; 20], data: &[u8]) {
+    xor_in(d, data);
+    *d = crate::util::sha1(&d[..]);
+}
+
+/// A value's digest exactly as Redis computes it (xorObjectDigest), so
+/// DEBUG DIGEST-VALUE agrees between Ermine and Redis for equal data.
+fn value_digest(v: &crate::db::Value, has_expire: bool) -> [u8; 20] {
+    object_digest([0u8; 20], v, has_expire)
+}
+
+/// Mix a value (type, contents, expiry flag) into `d`.
+fn object_digest(mut d: [u8; 20], v: &crate::db::Value, has_expire: bool) -> [u8; 20] {
     use crate::db::Value;
-    let mut d = [0u8; 20];
+    let type_code: u32 = match v {
+        Value::Int(_) | Value::Str(_) | Value::Raw(_) => 0,
+        Value::List(_) => 1,
+        Value::Set(_) => 2,
+        Value::ZSet(_) => 3,
+        Value::Hash(_) => 4,
+    };
+    mix(&mut d, &type_code.to_be_bytes());
     match v {
         Value::List(l) => {
             for e in l.iter() {
@@ -1251,9 +1263,7 @@ fn value_digest(v: &crate::db::Value) -> [u8; 20] {
                 let mut e = [0u8; 20];
                 mix(&mut e, &f);
                 mix(&mut e, &v);
-                for (a, b) in d.iter_mut().zip(e.iter()) {
-                    *a ^= b;
-                }
+                xor_in(&mut d, &e);
             }
         }
         Value::ZSet(z) => {
@@ -1261,9 +1271,7 @@ fn value_digest(v: &crate::db::Value) -> [u8; 20] {
                 let mut e = [0u8; 20];
                 mix(&mut e, m);
                 mix(&mut e, crate::util::format_double_g17(*score).as_bytes());
-                for (a, b) in d.iter_mut().zip(e.iter()) {
-                    *a ^= b;
-                }
+                xor_in(&mut d, &e);
             }
         }
         other => {
@@ -1272,34 +1280,26 @@ fn value_digest(v: &crate::db::Value) -> [u8; 20] {
             }
         }
     }
+    if has_expire {
+        xor_in(&mut d, b"!!expire!!");
+    }
     d
 }
 
+/// DEBUG DIGEST: Redis's computeDatasetDigest.
 fn dataset_digest(ctx: &mut Ctx) -> [u8; 20] {
     let mut total = [0u8; 20];
-    let mut any = false;
     for db in &ctx.srv.dbs {
         if db.is_empty() {
             continue;
         }
-        any = true;
-        mix(&mut total, &(db.id as u32).to_le_bytes());
+        mix(&mut total, &(db.id as u32).to_be_bytes());
         for (k, o) in db.dict.iter() {
             let mut kd = [0u8; 20];
             mix(&mut kd, k);
-            mix(&mut kd, o.val.type_name().as_bytes());
-            let vd = value_digest(&o.val);
-            mix(&mut kd, &vd);
-            if o.expire != crate::db::NO_EXPIRE {
-                mix(&mut kd, b"!!expire!!");
-            }
-            for (a, b) in total.iter_mut().zip(kd.iter()) {
-                *a ^= b;
-            }
+            let kd = object_digest(kd, &o.val, o.expire != crate::db::NO_EXPIRE);
+            xor_in(&mut total, &kd);
         }
-    }
-    if !any {
-        return [0u8; 20];
     }
     total
 }
