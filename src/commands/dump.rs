@@ -81,14 +81,16 @@ pub fn verify_payload(srv: &crate::server::Server, data: &[u8]) -> bool {
 
 /// Decode a verified payload into a value; the error is logged (at
 /// verbose level, as Redis does in a RESTORE) and None returned.
-pub fn decode_payload(srv: &mut crate::server::Server, data: &[u8], from_master: bool) -> Option<crate::db::Value> {
+pub fn decode_payload(
+    srv: &mut crate::server::Server,
+    data: &[u8],
+    from_master: bool,
+) -> Option<crate::db::Value> {
     let lim = crate::persistence::restore_limits(srv, from_master);
     // Like Redis, read from the whole payload: nothing checks that the
     // value ends where the footer starts.
     let mut r = rdb::Reader::new(data, 0);
-    let res = r
-        .byte()
-        .and_then(|t| rdb::read_value(&mut r, t, &lim));
+    let res = r.byte().and_then(|t| rdb::read_value(&mut r, t, &lim));
     srv.stats.dump_payload_sanitizations += r.sanitized;
     match res {
         Ok(Some(v)) => Some(v),
@@ -105,7 +107,11 @@ pub fn decode_payload(srv: &mut crate::server::Server, data: &[u8], from_master:
 
 fn dump(ctx: &mut Ctx, argv: &[Bytes]) {
     let compress = ctx.srv.config.get_bool("rdbcompression");
-    let depth = ctx.srv.config.get_i64("list-compress-depth").clamp(0, 65535) as usize;
+    let depth = ctx
+        .srv
+        .config
+        .get_i64("list-compress-depth")
+        .clamp(0, 65535) as usize;
     let p = ctx
         .lookup_read(&argv[1])
         .map(|o| payload(&o.val, compress, depth));

@@ -472,8 +472,7 @@ impl List {
         let at_tail = after && off == count - 1;
         let at_head = !after && off == 0;
         let avail_next = at_tail && Self::allows(self.nodes.get(ni + 1), v.len(), fill);
-        let avail_prev =
-            at_head && ni > 0 && Self::allows(self.nodes.get(ni - 1), v.len(), fill);
+        let avail_prev = at_head && ni > 0 && Self::allows(self.nodes.get(ni - 1), v.len(), fill);
         self.len += 1;
         if !full {
             self.node_insert(ni, if after { off + 1 } else { off }, v);

@@ -152,17 +152,20 @@ impl Manifest {
             let text_line = String::from_utf8_lossy(raw);
             let line = text_line.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
             if raw.len() > 1024 || !raw.ends_with(b"\n") {
-                return Err(fail(
-                    None,
-                    "The AOF manifest file contains too long line",
-                ));
+                return Err(fail(None, "The AOF manifest file contains too long line"));
             }
             if line.is_empty() {
-                return Err(fail(Some((linenum, line)), "Invalid AOF manifest file format"));
+                return Err(fail(
+                    Some((linenum, line)),
+                    "Invalid AOF manifest file format",
+                ));
             }
             let args = crate::protocol::parse::split_args(line.as_bytes());
             let Some(args) = args.filter(|a| a.len() >= 6 && a.len() % 2 == 0) else {
-                return Err(fail(Some((linenum, line)), "Invalid AOF manifest file format"));
+                return Err(fail(
+                    Some((linenum, line)),
+                    "Invalid AOF manifest file format",
+                ));
             };
             let mut name: Option<String> = None;
             let mut seq = 0i64;
@@ -188,7 +191,10 @@ impl Manifest {
                 }
             }
             let (Some(name), true, true) = (name, seq != 0, kind != 0) else {
-                return Err(fail(Some((linenum, line)), "Invalid AOF manifest file format"));
+                return Err(fail(
+                    Some((linenum, line)),
+                    "Invalid AOF manifest file format",
+                ));
             };
             let info = FileInfo { name, seq, kind };
             match kind {
@@ -660,10 +666,7 @@ pub fn write_error(srv: &Server) -> Option<String> {
         } else {
             srv.aof.last_write_error.clone()
         };
-        return Some(format!(
-            "MISCONF Errors writing to the AOF file: {}",
-            e
-        ));
+        return Some(format!("MISCONF Errors writing to the AOF file: {}", e));
     }
     None
 }
@@ -1015,7 +1018,10 @@ fn load_single(srv: &mut Server, name: &str) -> LoadStatus {
         }
     };
     if srv.config.get_bool("aof-load-truncated") {
-        tracing::warn!("!!! Warning: short read while loading the AOF file {}!!!", name);
+        tracing::warn!(
+            "!!! Warning: short read while loading the AOF file {}!!!",
+            name
+        );
         tracing::warn!(
             "!!! Truncating the AOF {} at offset {} !!!",
             name,
@@ -1510,8 +1516,7 @@ fn finish_rewrite(srv: &mut Server, tmp: &str) -> Result<(), String> {
     }
     srv.aof.manifest = m;
     if srv.aof.state != AofState::Off {
-        srv.aof.current_size =
-            file_size(&dir.join(&base)).unwrap_or(0) + srv.aof.last_incr_size;
+        srv.aof.current_size = file_size(&dir.join(&base)).unwrap_or(0) + srv.aof.last_incr_size;
         srv.aof.base_size = srv.aof.current_size;
     }
     delete_history(srv);
@@ -1633,10 +1638,7 @@ pub fn cron(srv: &mut Server) {
             let base = srv.aof.base_size.max(1);
             let growth = (srv.aof.current_size * 100 / base) as i64 - 100;
             if growth >= perc && !rewrite_limited(srv) {
-                tracing::info!(
-                    "Starting automatic rewriting of AOF on {}% growth",
-                    growth
-                );
+                tracing::info!("Starting automatic rewriting of AOF on {}% growth", growth);
                 let _ = rewrite_background(srv);
             }
         }
@@ -1705,7 +1707,9 @@ mod tests {
 
     #[test]
     fn manifest_errors() {
-        assert!(Manifest::parse(b"").unwrap_err().contains("empty AOF manifest"));
+        assert!(Manifest::parse(b"")
+            .unwrap_err()
+            .contains("empty AOF manifest"));
         assert!(Manifest::parse(b"file a seq 1\n")
             .unwrap_err()
             .contains("Invalid AOF manifest file format"));

@@ -402,7 +402,9 @@ impl<'a> Reader<'a> {
     pub fn string(&mut self) -> R<Vec<u8>> {
         let (n, special) = self.len_enc()?;
         if !special {
-            return Ok(self.take(usize::try_from(n).unwrap_or(usize::MAX))?.to_vec());
+            return Ok(self
+                .take(usize::try_from(n).unwrap_or(usize::MAX))?
+                .to_vec());
         }
         match n {
             0 => Ok((self.byte()? as i8).to_string().into_bytes()),
