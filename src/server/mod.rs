@@ -69,6 +69,8 @@ pub struct Server {
     pub active_expire_enabled: bool,
     /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: accept RDB/DUMP checksums as is.
     pub skip_checksum_validation: bool,
+    /// MIGRATE's cached connections, by "host:port".
+    pub migrate_sockets: std::collections::HashMap<String, crate::commands::dump::MigrateSocket>,
     /// Clients in MONITOR mode (ids).
     pub monitors: Vec<u64>,
     /// Keys with new data for blocked clients: (db, key).
@@ -143,6 +145,7 @@ impl Server {
             shutdown: None,
             active_expire_enabled: true,
             skip_checksum_validation: false,
+            migrate_sockets: Default::default(),
             monitors: Vec::new(),
             ready_keys: Vec::new(),
             blocking: Default::default(),
