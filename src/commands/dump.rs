@@ -241,7 +241,11 @@ fn migrate(ctx: &mut Ctx, argv: &[Bytes]) {
     }
     let timeout = timeout as u64;
     let compress = ctx.srv.config.get_bool("rdbcompression");
-    let depth = ctx.srv.config.get_i64("list-compress-depth").clamp(0, 65535) as usize;
+    let depth = ctx
+        .srv
+        .config
+        .get_i64("list-compress-depth")
+        .clamp(0, 65535) as usize;
     // The keys present here, with their payloads and TTLs.
     let mut keys: Vec<(Bytes, Vec<u8>, i64)> = Vec::new();
     for k in &argv[first_key..first_key + num_keys] {
@@ -261,7 +265,11 @@ fn migrate(ctx: &mut Ctx, argv: &[Bytes]) {
         };
         let mut cmd = Vec::new();
         if let Some(pw) = &password {
-            cmd.extend_from_slice(if username.is_some() { b"*3\r\n" } else { b"*2\r\n" });
+            cmd.extend_from_slice(if username.is_some() {
+                b"*3\r\n"
+            } else {
+                b"*2\r\n"
+            });
             bulk(&mut cmd, b"AUTH");
             if let Some(u) = &username {
                 bulk(&mut cmd, u);
@@ -363,7 +371,13 @@ fn migrate(ctx: &mut Ctx, argv: &[Bytes]) {
                 }
             }
         }
-        if !write_error && !error_from_target && socket_error && replies_read == 0 && may_retry && !timed_out {
+        if !write_error
+            && !error_from_target
+            && socket_error
+            && replies_read == 0
+            && may_retry
+            && !timed_out
+        {
             // A stale cached connection: reconnect and try once more.
             ctx.srv.migrate_sockets.remove(&format!(
                 "{}:{}",

@@ -1057,6 +1057,11 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
                 "    Output a hex signature representing the current DB content.",
                 "DIGEST-VALUE <key> [<key> ...]",
                 "    Output a hex signature of the values of all the specified keys.",
+                "POPULATE <count> [<prefix>] [<size>]",
+                "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+                "    it is used instead of the 'key' prefix. These are not propagated to",
+                "    replicas. Cluster slots are not respected so keys not belonging to the",
+                "    current node can be created in cluster mode.",
                 "RELOAD",
                 "    Save the RDB on disk and reload it back to memory.",
                 "CHANGE-REPL-ID",
@@ -1119,6 +1124,44 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
             Ok(()) => ctx.reply().ok(),
             Err(e) => ctx.error(&format!("ERR {e}")),
         },
+        "populate" if (3..=5).contains(&argv.len()) => {
+            let Some(n) = crate::util::parse_i64(&argv[2]).filter(|n| *n >= 0) else {
+                return ctx.error("ERR value is out of range, must be positive");
+            };
+            let size = if argv.len() == 5 {
+                match crate::util::parse_i64(&argv[4]).filter(|n| *n >= 0) {
+                    Some(s) => s as usize,
+                    None => return ctx.error("ERR value is out of range, must be positive"),
+                }
+            } else {
+                0
+            };
+            let prefix = if argv.len() >= 4 {
+                argv[3].to_vec()
+            } else {
+                b"key".to_vec()
+            };
+            let now = ctx.now;
+            for j in 0..n {
+                let mut key = prefix.clone();
+                key.extend_from_slice(format!(":{}", j).as_bytes());
+                if ctx.db().lookup(&key, now).is_some() {
+                    continue;
+                }
+                let mut val = format!("value:{}", j).into_bytes();
+                if size > 0 {
+                    val.resize(size, 0);
+                }
+                let v = if size > 0 {
+                    crate::db::Value::Str(crate::db::SBytes::from_vec(val))
+                } else {
+                    crate::db::Value::from_bytes(&val)
+                };
+                ctx.db().set(&key, v);
+                ctx.signal_modified(&key);
+            }
+            ctx.reply().ok();
+        }
         "change-repl-id" => {
             ctx.srv.run_id = crate::util::random_hex(40);
             ctx.reply().ok();

@@ -118,6 +118,21 @@ pub fn image(srv: &Server, aof_base: bool) -> Vec<u8> {
     rdb::dump(&srv.dbs, &funcs, &opt)
 }
 
+const BGSAVE_ERR: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/// Why writes must be refused because data cannot reach the disk (the
+/// last background save failed with stop-writes-on-bgsave-error and save
+/// points set, or the AOF cannot be written), as Redis's MISCONF.
+pub fn disk_error(srv: &Server) -> Option<String> {
+    if srv.config.get_bool("stop-writes-on-bgsave-error")
+        && has_save_points(srv)
+        && !srv.persist.last_bgsave_ok
+    {
+        return Some(BGSAVE_ERR.to_string());
+    }
+    aof::write_error(srv)
+}
+
 /// Write `data` to a temp file, fsync it, and rename it over `path`.
 fn write_atomically(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
     let tmp = std::path::PathBuf::from(format!("temp-{}.rdb", std::process::id()));
@@ -187,6 +202,17 @@ pub fn bgsave(srv: &mut Server) -> Result<i32, String> {
     Ok(pid)
 }
 
+/// Abort a running BGSAVE (FLUSHALL does): the child gets SIGUSR1 and is
+/// reaped by cron, which does not count it as a failed save.
+pub fn kill_rdb_child(srv: &mut Server) {
+    if srv.persist.child_pid != -1 && srv.persist.child_type == ChildType::Rdb {
+        // SAFETY: signalling our own child process.
+        unsafe {
+            libc::kill(srv.persist.child_pid, libc::SIGUSR1);
+        }
+    }
+}
+
 /// Reap a finished child (called from cron).
 pub fn check_child(srv: &mut Server) {
     if srv.persist.child_pid == -1 {
@@ -224,6 +250,14 @@ pub fn check_child(srv: &mut Server) {
         srv.last_save = now / 1000;
         srv.persist.last_bgsave_ok = true;
         srv.persist.rdb_saves += 1;
+    } else if let Some(sig) = signal {
+        tracing::warn!("Background saving terminated by signal {}", sig);
+        let _ = std::fs::remove_file(format!("temp-{}.rdb", pid));
+        // SIGUSR1 is how the server itself aborts a save: not an error.
+        if sig != libc::SIGUSR1 {
+            srv.persist.last_bgsave_ok = false;
+            srv.persist.retry_after = now + 5000;
+        }
     } else {
         tracing::warn!("Background saving error");
         srv.persist.last_bgsave_ok = false;
