@@ -246,8 +246,9 @@ fn flushall(ctx: &mut Ctx, argv: &[Bytes]) {
         n += db.clear();
     }
     ctx.dirty(n as u64 + 1);
+    crate::persistence::kill_rdb_child(ctx.srv);
     // Redis saves right away when save points exist, resetting the count.
-    if crate::persistence::has_save_points(ctx.srv) && ctx.srv.persist.child_pid == -1 {
+    if crate::persistence::has_save_points(ctx.srv) {
         let _ = crate::persistence::save(ctx.srv);
         ctx.srv.dirty += 1;
     }

@@ -621,7 +621,7 @@ fn linsert(ctx: &mut Ctx, argv: &[Bytes]) {
         match pos {
             None => None,
             Some(p) => {
-                l.insert(if after { p + 1 } else { p }, &argv[4], f);
+                l.insert_at(p, after, &argv[4], f);
                 Some(l.len())
             }
         }
@@ -647,7 +647,6 @@ fn lrem(ctx: &mut Ctx, argv: &[Bytes]) {
         Look::Missing => return ctx.reply().int(0),
         Look::List => {}
     }
-    let f = fill(ctx);
     let removed = {
         let Some(l) = list_mut(ctx, key) else { return };
         let limit = count.unsigned_abs() as usize;
@@ -677,14 +676,7 @@ fn lrem(ctx: &mut Ctx, argv: &[Bytes]) {
             }
         }
         if removed > 0 {
-            let nl = List::from_iter(
-                l.iter()
-                    .enumerate()
-                    .filter(|(i, _)| !drop[*i])
-                    .map(|(_, v)| v),
-                f,
-            );
-            *l = nl;
+            l.remove_marked(&drop);
         }
         removed
     };

@@ -259,6 +259,13 @@ fn eval_generic(ctx: &mut Ctx, argv: &[Bytes], by_sha: bool, ro: bool) {
         ctx.error("ERR Can not execute a script with write flag using *_ro command.");
         return;
     }
+    if flags.is_some() && !no_writes {
+        if let Some(e) = crate::persistence::disk_error(ctx.srv) {
+            ctx.srv.lua = Some(eng);
+            ctx.error(&e);
+            return;
+        }
+    }
     crate::scripting::busy::set_command(argv);
     let res = eng.run(ctx, &sha, keys, args, ro || no_writes);
     ctx.srv.lua = Some(eng);

@@ -476,7 +476,7 @@ fn section(ctx: &mut Ctx, sec: &str, o: &mut String) {
             let channels: usize = 0;
             let _ = write!(
                 o,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\nlatest_fork_usec:{}\r\ntotal_forks:{}\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:{}\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:{}\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\nlatest_fork_usec:{}\r\ntotal_forks:{}\r\nmigrate_cached_sockets:{}\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:{}\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:{}\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
                 st.total_connections_received,
                 st.total_commands_processed,
                 ops,
@@ -493,6 +493,7 @@ fn section(ctx: &mut Ctx, sec: &str, o: &mut String) {
                 channels,
                 srv.persist.last_fork_usec,
                 srv.persist.total_forks,
+                srv.migrate_sockets.len(),
                 st.unexpected_error_replies,
                 st.total_error_replies,
                 st.dump_payload_sanitizations,
@@ -1056,6 +1057,11 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
                 "    Output a hex signature representing the current DB content.",
                 "DIGEST-VALUE <key> [<key> ...]",
                 "    Output a hex signature of the values of all the specified keys.",
+                "POPULATE <count> [<prefix>] [<size>]",
+                "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+                "    it is used instead of the 'key' prefix. These are not propagated to",
+                "    replicas. Cluster slots are not respected so keys not belonging to the",
+                "    current node can be created in cluster mode.",
                 "RELOAD",
                 "    Save the RDB on disk and reload it back to memory.",
                 "CHANGE-REPL-ID",
@@ -1066,6 +1072,8 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
                 "    Reply with a test value of the specified type.",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    Setting it to 0 disables expiring keys in background when they are not accessed.",
+                "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+                "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
                 "SLEEP <seconds>",
                 "    Stop the server for <seconds>. Decimals allowed.",
                 "STRINGMATCH-LEN",
@@ -1077,6 +1085,11 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
         "sleep" if argv.len() == 3 => {
             let secs = crate::util::parse_f64(&argv[2]).unwrap_or(0.0).max(0.0);
             std::thread::sleep(std::time::Duration::from_micros((secs * 1e6) as u64));
+            ctx.reply().ok();
+        }
+        "set-skip-checksum-validation" if argv.len() == 3 => {
+            ctx.srv.skip_checksum_validation =
+                crate::util::parse_i64(&argv[2]).unwrap_or(0) != 0;
             ctx.reply().ok();
         }
         "set-active-expire" if argv.len() == 3 => {
@@ -1092,7 +1105,7 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
             for k in &argv[2..] {
                 let now = ctx.now;
                 let d = match ctx.db().lookup(k, now) {
-                    Some(o) => value_digest(&o.val),
+                    Some(o) => value_digest(&o.val, o.expire != crate::db::NO_EXPIRE),
                     None => [0u8; 20],
                 };
                 out.push(hex(&d));
@@ -1111,6 +1124,44 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
             Ok(()) => ctx.reply().ok(),
             Err(e) => ctx.error(&format!("ERR {e}")),
         },
+        "populate" if (3..=5).contains(&argv.len()) => {
+            let Some(n) = crate::util::parse_i64(&argv[2]).filter(|n| *n >= 0) else {
+                return ctx.error("ERR value is out of range, must be positive");
+            };
+            let size = if argv.len() == 5 {
+                match crate::util::parse_i64(&argv[4]).filter(|n| *n >= 0) {
+                    Some(s) => s as usize,
+                    None => return ctx.error("ERR value is out of range, must be positive"),
+                }
+            } else {
+                0
+            };
+            let prefix = if argv.len() >= 4 {
+                argv[3].to_vec()
+            } else {
+                b"key".to_vec()
+            };
+            let now = ctx.now;
+            for j in 0..n {
+                let mut key = prefix.clone();
+                key.extend_from_slice(format!(":{}", j).as_bytes());
+                if ctx.db().lookup(&key, now).is_some() {
+                    continue;
+                }
+                let mut val = format!("value:{}", j).into_bytes();
+                if size > 0 {
+                    val.resize(size, 0);
+                }
+                let v = if size > 0 {
+                    crate::db::Value::Str(crate::db::SBytes::from_vec(val))
+                } else {
+                    crate::db::Value::from_bytes(&val)
+                };
+                ctx.db().set(&key, v);
+                ctx.signal_modified(&key);
+            }
+            ctx.reply().ok();
+        }
         "change-repl-id" => {
             ctx.srv.run_id = crate::util::random_hex(40);
             ctx.reply().ok();
@@ -1212,14 +1263,7 @@ fn hex(d: &[u8; 20]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// digest = SHA1(digest || data): order-dependent mixing.
-fn mix(d: &mut [u8; 20], data: &[u8]) {
-    let mut buf = d.to_vec();
-    buf.extend_from_slice(data);
-    *d = crate::util::sha1(&buf);
-}
-
-/// digest ^= SHA1(data): order-independent mixing.
+/// digest ^= SHA1(data): order-independent mixing (Redis's xorDigest).
 fn xor_in(d: &mut [u8; 20], data: &[u8]) {
     let h = crate::util::sha1(data);
     for (a, b) in d.iter_mut().zip(h.iter()) {
@@ -1227,11 +1271,30 @@ fn xor_in(d: &mut [u8; 20], data: &[u8]) {
     }
 }
 
-/// A digest of a value that depends on its contents only, not on its
-/// encoding (DEBUG DIGEST-VALUE; compares data across reloads).
-fn value_digest(v: &crate::db::Value) -> [u8; 20] {
+/// digest = SHA1(digest ^ SHA1(data)): order-dependent mixing (Redis's
+/// mixDigest).
+fn mix(d: &mut [u8; 20], data: &[u8]) {
+    xor_in(d, data);
+    *d = crate::util::sha1(&d[..]);
+}
+
+/// A value's digest exactly as Redis computes it (xorObjectDigest), so
+/// DEBUG DIGEST-VALUE agrees between Ermine and Redis for equal data.
+fn value_digest(v: &crate::db::Value, has_expire: bool) -> [u8; 20] {
+    object_digest([0u8; 20], v, has_expire)
+}
+
+/// Mix a value (type, contents, expiry flag) into `d`.
+fn object_digest(mut d: [u8; 20], v: &crate::db::Value, has_expire: bool) -> [u8; 20] {
     use crate::db::Value;
-    let mut d = [0u8; 20];
+    let type_code: u32 = match v {
+        Value::Int(_) | Value::Str(_) | Value::Raw(_) => 0,
+        Value::List(_) => 1,
+        Value::Set(_) => 2,
+        Value::ZSet(_) => 3,
+        Value::Hash(_) => 4,
+    };
+    mix(&mut d, &type_code.to_be_bytes());
     match v {
         Value::List(l) => {
             for e in l.iter() {
@@ -1244,9 +1307,7 @@ fn value_digest(v: &crate::db::Value) -> [u8; 20] {
                 let mut e = [0u8; 20];
                 mix(&mut e, &f);
                 mix(&mut e, &v);
-                for (a, b) in d.iter_mut().zip(e.iter()) {
-                    *a ^= b;
-                }
+                xor_in(&mut d, &e);
             }
         }
         Value::ZSet(z) => {
@@ -1254,9 +1315,7 @@ fn value_digest(v: &crate::db::Value) -> [u8; 20] {
                 let mut e = [0u8; 20];
                 mix(&mut e, m);
                 mix(&mut e, crate::util::format_double_g17(*score).as_bytes());
-                for (a, b) in d.iter_mut().zip(e.iter()) {
-                    *a ^= b;
-                }
+                xor_in(&mut d, &e);
             }
         }
         other => {
@@ -1265,34 +1324,26 @@ fn value_digest(v: &crate::db::Value) -> [u8; 20] {
             }
         }
     }
+    if has_expire {
+        xor_in(&mut d, b"!!expire!!");
+    }
     d
 }
 
+/// DEBUG DIGEST: Redis's computeDatasetDigest.
 fn dataset_digest(ctx: &mut Ctx) -> [u8; 20] {
     let mut total = [0u8; 20];
-    let mut any = false;
     for db in &ctx.srv.dbs {
         if db.is_empty() {
             continue;
         }
-        any = true;
-        mix(&mut total, &(db.id as u32).to_le_bytes());
+        mix(&mut total, &(db.id as u32).to_be_bytes());
         for (k, o) in db.dict.iter() {
             let mut kd = [0u8; 20];
             mix(&mut kd, k);
-            mix(&mut kd, o.val.type_name().as_bytes());
-            let vd = value_digest(&o.val);
-            mix(&mut kd, &vd);
-            if o.expire != crate::db::NO_EXPIRE {
-                mix(&mut kd, b"!!expire!!");
-            }
-            for (a, b) in total.iter_mut().zip(kd.iter()) {
-                *a ^= b;
-            }
+            let kd = object_digest(kd, &o.val, o.expire != crate::db::NO_EXPIRE);
+            xor_in(&mut total, &kd);
         }
-    }
-    if !any {
-        return [0u8; 20];
     }
     total
 }

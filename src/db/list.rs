@@ -7,18 +7,6 @@
 
 use std::collections::VecDeque;
 
-/// Bytes of a node's buffer allowed for a negative fill factor.
-fn size_limit(fill: i64) -> usize {
-    match fill {
-        -1 => 4096,
-        -2 => 8192,
-        -3 => 16384,
-        -4 => 32768,
-        f if f <= -5 => 65536,
-        _ => 8192,
-    }
-}
-
 fn varint_len(n: usize) -> usize {
     let mut n = n >> 7;
     let mut l = 1;
@@ -102,10 +90,54 @@ fn read_back(buf: &[u8], end: usize) -> (usize, usize, usize) {
     (dstart - hl, dstart, dend)
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct Node {
     buf: Vec<u8>,
     count: u32,
+    /// Bytes this node's entries would take as a Redis listpack (header
+    /// and terminator included): Redis decides node fill, splits and
+    /// merges on that size, and so does Ermine, so nodes split where
+    /// Redis's would and RDB/DUMP output can match it.
+    lp: usize,
+    /// A "plain" node holding one element outside any listpack (loaded
+    /// from an RDB that had one); nothing is ever added to it.
+    plain: bool,
+}
+
+impl Default for Node {
+    fn default() -> Self {
+        Node {
+            buf: Vec::new(),
+            count: 0,
+            lp: LP_EMPTY,
+            plain: false,
+        }
+    }
+}
+
+/// Bytes of an empty listpack (6-byte header + terminator).
+const LP_EMPTY: usize = 7;
+
+fn lp_size(v: &[u8]) -> usize {
+    crate::persistence::compact::lp_entry_size(v)
+}
+
+/// Redis's byte limits for negative fill factors.
+const LEVELS: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
+/// Redis's cap on node bytes for positive (count) fill factors.
+const SAFETY_LIMIT: usize = 8192;
+
+fn clamp_fill(fill: i64) -> i64 {
+    fill.clamp(-5, 32767)
+}
+
+/// Redis's test for a node of `sz` (estimated) bytes and `count` entries.
+fn fits(sz: usize, count: usize, fill: i64) -> bool {
+    let fill = clamp_fill(fill);
+    if fill < 0 {
+        return sz <= LEVELS[(-fill - 1) as usize];
+    }
+    sz <= SAFETY_LIMIT && (count as i64) < fill
 }
 
 impl Node {
@@ -200,61 +232,86 @@ impl List {
         self.len == 0
     }
 
-    fn allows(node: &Node, add: usize, fill: i64) -> bool {
-        if fill >= 0 {
-            let max = if fill == 0 { 1 } else { fill as usize };
-            (node.count as usize) < max && node.buf.len() + add <= 8192
-        } else {
-            node.buf.len() + add <= size_limit(fill)
+    /// Can `node` take one more element of `vlen` bytes (Redis's
+    /// _quicklistNodeAllowInsert: an estimate on the raw length)?
+    fn allows(node: Option<&Node>, vlen: usize, fill: i64) -> bool {
+        match node {
+            Some(n) if !n.plain => fits(n.lp + vlen + 8, n.count as usize, fill),
+            _ => false,
         }
     }
 
-    /// Capacity to reserve for a fresh node (avoids doubling slack).
-    fn node_cap(fill: i64, first: usize) -> usize {
-        if fill < 0 {
-            first.max(64)
-        } else {
-            first
+    /// Can two neighbouring nodes become one (_quicklistNodeAllowMerge)?
+    fn allows_merge(a: &Node, b: &Node, fill: i64) -> bool {
+        if a.plain || b.plain {
+            return false;
         }
+        let sz = (a.lp + b.lp).saturating_sub(11);
+        let fill_c = clamp_fill(fill);
+        if fill_c < 0 {
+            return sz <= LEVELS[(-fill_c - 1) as usize];
+        }
+        sz <= SAFETY_LIMIT && (a.count + b.count) as i64 <= fill_c
+    }
+
+    fn single(v: &[u8]) -> Node {
+        let mut n = Node {
+            buf: Vec::with_capacity(entry_size(v.len()).max(64)),
+            count: 1,
+            lp: LP_EMPTY + lp_size(v),
+            plain: false,
+        };
+        put_entry(&mut n.buf, v);
+        n
     }
 
     pub fn push_back(&mut self, v: &[u8], fill: i64) {
-        let add = entry_size(v.len());
-        match self.nodes.back_mut() {
-            Some(n) if Self::allows(n, add, fill) => {
+        if Self::allows(self.nodes.back(), v.len(), fill) {
+            if let Some(n) = self.nodes.back_mut() {
                 put_entry(&mut n.buf, v);
                 n.count += 1;
+                n.lp += lp_size(v);
             }
-            _ => {
-                let mut n = Node {
-                    buf: Vec::with_capacity(Self::node_cap(fill, add)),
-                    count: 1,
-                };
-                put_entry(&mut n.buf, v);
-                self.nodes.push_back(n);
-            }
+        } else {
+            self.nodes.push_back(Self::single(v));
         }
         self.len += 1;
     }
 
     pub fn push_front(&mut self, v: &[u8], fill: i64) {
-        let add = entry_size(v.len());
-        match self.nodes.front_mut() {
-            Some(n) if Self::allows(n, add, fill) => {
-                let e = encode_entry(v);
-                n.buf.splice(0..0, e);
+        if Self::allows(self.nodes.front(), v.len(), fill) {
+            if let Some(n) = self.nodes.front_mut() {
+                n.buf.splice(0..0, encode_entry(v));
                 n.count += 1;
+                n.lp += lp_size(v);
             }
-            _ => {
-                let mut n = Node {
-                    buf: Vec::with_capacity(Self::node_cap(fill, add)),
-                    count: 1,
-                };
-                put_entry(&mut n.buf, v);
-                self.nodes.push_front(n);
-            }
+        } else {
+            self.nodes.push_front(Self::single(v));
         }
         self.len += 1;
+    }
+
+    /// Append a whole node as loaded from an RDB (kept as it was, as
+    /// Redis does); `plain` marks a single-element plain node.
+    pub fn push_node<'a, I: IntoIterator<Item = &'a [u8]>>(&mut self, elems: I, plain: bool) {
+        let mut n = Node {
+            plain,
+            ..Node::default()
+        };
+        for v in elems {
+            put_entry(&mut n.buf, v);
+            n.count += 1;
+            n.lp += lp_size(v);
+        }
+        if n.count > 0 {
+            self.len += n.count as usize;
+            self.nodes.push_back(n);
+        }
+    }
+
+    /// Each node's elements, head to tail, with its plain flag.
+    pub fn nodes(&self) -> impl Iterator<Item = (bool, Vec<&[u8]>)> + '_ {
+        self.nodes.iter().map(|n| (n.plain, n.iter().collect()))
     }
 
     pub fn pop_front(&mut self) -> Option<Vec<u8>> {
@@ -263,6 +320,7 @@ impl List {
         let v = n.buf[s..e].to_vec();
         n.buf.drain(0..next);
         n.count -= 1;
+        n.lp -= lp_size(&v);
         if n.count == 0 {
             self.nodes.pop_front();
         }
@@ -276,6 +334,7 @@ impl List {
         let v = n.buf[s..e].to_vec();
         n.buf.truncate(st);
         n.count -= 1;
+        n.lp -= lp_size(&v);
         if n.count == 0 {
             self.nodes.pop_back();
         }
@@ -323,9 +382,121 @@ impl List {
         let (ni, i) = self.locate(idx);
         let n = &mut self.nodes[ni];
         let p = n.offset_of(i);
-        let (_, _, next) = read_fwd(&n.buf, p);
+        let (s, e, next) = read_fwd(&n.buf, p);
+        n.lp = n.lp - lp_size(&n.buf[s..e]) + lp_size(v);
         n.buf.splice(p..next, encode_entry(v));
         true
+    }
+
+    /// Insert `v` into node `ni` at entry position `pos` (0..=count).
+    fn node_insert(&mut self, ni: usize, pos: usize, v: &[u8]) {
+        let n = &mut self.nodes[ni];
+        let p = if pos >= n.count as usize {
+            n.buf.len()
+        } else {
+            n.offset_of(pos)
+        };
+        n.buf.splice(p..p, encode_entry(v));
+        n.count += 1;
+        n.lp += lp_size(v);
+    }
+
+    /// Split node `ni` so that entries [0, at) stay and [at, count) move
+    /// to a new node right after it.
+    fn split_node(&mut self, ni: usize, at: usize) {
+        let n = &mut self.nodes[ni];
+        let off = if at >= n.count as usize {
+            n.buf.len()
+        } else {
+            n.offset_of(at)
+        };
+        let tail = n.buf.split_off(off);
+        let mut t = Node {
+            buf: tail,
+            count: n.count - at as u32,
+            ..Node::default()
+        };
+        t.lp = LP_EMPTY + t.iter().map(lp_size).sum::<usize>();
+        n.count = at as u32;
+        n.lp = LP_EMPTY + n.iter().map(lp_size).sum::<usize>();
+        self.nodes.insert(ni + 1, t);
+    }
+
+    /// Merge node `ni + 1` into node `ni`.
+    fn merge_next(&mut self, ni: usize) {
+        if let Some(b) = self.nodes.remove(ni + 1) {
+            let a = &mut self.nodes[ni];
+            a.buf.extend_from_slice(&b.buf);
+            a.count += b.count;
+            a.lp = a.lp + b.lp - LP_EMPTY;
+        }
+    }
+
+    /// Redis's _quicklistMergeNodes around node `c` after a split.
+    fn merge_around(&mut self, mut c: usize, fill: i64) {
+        let ok = |l: &List, a: usize, b: usize| {
+            b < l.nodes.len() && Self::allows_merge(&l.nodes[a], &l.nodes[b], fill)
+        };
+        // (prev_prev, prev)
+        if c >= 2 && ok(self, c - 1, c - 2) {
+            self.merge_next(c - 2);
+            c -= 1;
+        }
+        // (next, next_next)
+        if c + 2 < self.nodes.len() && ok(self, c + 1, c + 2) {
+            self.merge_next(c + 1);
+        }
+        // (prev, center)
+        let target = if c >= 1 && ok(self, c, c - 1) {
+            self.merge_next(c - 1);
+            c - 1
+        } else {
+            c
+        };
+        // (target, next)
+        if target + 1 < self.nodes.len() && ok(self, target, target + 1) {
+            self.merge_next(target);
+        }
+    }
+
+    /// Insert `v` before (or after) the element at `idx`, as Redis's
+    /// LINSERT does: into the pivot's node when it has room, else into a
+    /// neighbour, a new node, or by splitting the pivot's node.
+    pub fn insert_at(&mut self, idx: usize, after: bool, v: &[u8], fill: i64) {
+        if self.nodes.is_empty() || idx >= self.len {
+            return self.push_back(v, fill);
+        }
+        let (ni, off) = self.locate(idx);
+        let count = self.nodes[ni].count as usize;
+        let full = !Self::allows(Some(&self.nodes[ni]), v.len(), fill);
+        let at_tail = after && off == count - 1;
+        let at_head = !after && off == 0;
+        let avail_next = at_tail && Self::allows(self.nodes.get(ni + 1), v.len(), fill);
+        let avail_prev = at_head && ni > 0 && Self::allows(self.nodes.get(ni - 1), v.len(), fill);
+        self.len += 1;
+        if !full {
+            self.node_insert(ni, if after { off + 1 } else { off }, v);
+        } else if at_tail && avail_next {
+            self.node_insert(ni + 1, 0, v);
+        } else if at_head && avail_prev {
+            let c = self.nodes[ni - 1].count as usize;
+            self.node_insert(ni - 1, c, v);
+        } else if at_tail || at_head {
+            let pos = if after { ni + 1 } else { ni };
+            self.nodes.insert(pos, Self::single(v));
+        } else if after {
+            // The pivot's node keeps [0, off]; the new node gets the
+            // value followed by the rest.
+            self.split_node(ni, off + 1);
+            self.node_insert(ni + 1, 0, v);
+            self.merge_around(ni, fill);
+        } else {
+            // The new node gets [0, off) plus the value; the pivot's
+            // node keeps [off, count).
+            self.split_node(ni, off);
+            self.node_insert(ni, off, v);
+            self.merge_around(ni + 1, fill);
+        }
     }
 
     /// Insert `v` so it becomes element `idx` (idx == len appends).
@@ -336,35 +507,7 @@ impl List {
         if idx >= self.len {
             return self.push_back(v, fill);
         }
-        let (ni, i) = self.locate(idx);
-        let add = entry_size(v.len());
-        let n = &mut self.nodes[ni];
-        let p = n.offset_of(i);
-        n.buf.splice(p..p, encode_entry(v));
-        n.count += 1;
-        self.len += 1;
-        // Split an overfull node in two halves.
-        let over = if fill >= 0 {
-            let max = if fill == 0 { 1 } else { fill as usize };
-            n.count as usize > max || n.buf.len() > 8192 + add
-        } else {
-            n.buf.len() > size_limit(fill)
-        };
-        if over && n.count > 1 {
-            let half = n.count as usize / 2;
-            let off = n.offset_of(half);
-            let tail = n.buf.split_off(off);
-            let tail_count = n.count - half as u32;
-            n.count = half as u32;
-            n.buf.shrink_to_fit();
-            self.nodes.insert(
-                ni + 1,
-                Node {
-                    buf: tail,
-                    count: tail_count,
-                },
-            );
-        }
+        self.insert_at(idx, false, v, fill);
     }
 
     /// Remove `count` elements starting at `start`.
@@ -388,8 +531,16 @@ impl List {
                 } else {
                     n.offset_of(i + take)
                 };
+                let gone: usize = NodeIter {
+                    buf: &n.buf[a..b],
+                    front: 0,
+                    back: b - a,
+                }
+                .map(lp_size)
+                .sum();
                 n.buf.drain(a..b);
                 n.count -= take as u32;
+                n.lp -= gone;
                 ni += 1;
             }
             left -= take;
@@ -401,6 +552,36 @@ impl List {
     /// Remove the element at `idx`.
     pub fn remove(&mut self, idx: usize) {
         self.remove_range(idx, 1);
+    }
+
+    /// Remove the elements whose index has `drop[i]` set, in place (nodes
+    /// left empty go away; no merging, as Redis's LREM).
+    pub fn remove_marked(&mut self, drop: &[bool]) {
+        let mut base = 0usize;
+        let mut removed = 0usize;
+        for n in self.nodes.iter_mut() {
+            let c = n.count as usize;
+            if (base..base + c).any(|i| drop.get(i).copied().unwrap_or(false)) {
+                let mut buf = Vec::with_capacity(n.buf.len());
+                let mut kept = 0u32;
+                let mut lp = LP_EMPTY;
+                for (k, v) in n.iter().enumerate() {
+                    if drop.get(base + k).copied().unwrap_or(false) {
+                        removed += 1;
+                    } else {
+                        put_entry(&mut buf, v);
+                        kept += 1;
+                        lp += lp_size(v);
+                    }
+                }
+                n.buf = buf;
+                n.count = kept;
+                n.lp = lp;
+            }
+            base += c;
+        }
+        self.nodes.retain(|n| n.count > 0);
+        self.len -= removed;
     }
 
     /// Every element from head to tail.

@@ -2,6 +2,8 @@
 //! points, loading at start-up, saving on shutdown) and the AOF (`aof`).
 
 pub mod aof;
+pub mod compact;
+pub mod lzf;
 pub mod rdb;
 
 use std::io::Write;
@@ -79,10 +81,26 @@ pub fn limits(srv: &Server) -> rdb::BuildLimits {
         },
         intset: c.get_i64("set-max-intset-entries").max(0) as usize,
         list_fill: c.get_i64("list-max-listpack-size"),
+        // Loading a file sanitizes deeply only under "yes" ("clients"
+        // is for RESTORE, see restore_limits).
+        deep: c.get("sanitize-dump-payload") == Some("yes"),
+        skip_checksum: srv.skip_checksum_validation,
     }
 }
 
-/// The dataset as an RDB image (`aof_base`: as an AOF base file).
+/// Build limits for a RESTORE by a client: "clients" sanitizes deeply
+/// too, except for the master's stream.
+pub fn restore_limits(srv: &Server, from_master: bool) -> rdb::BuildLimits {
+    let mut l = limits(srv);
+    if srv.config.get("sanitize-dump-payload") == Some("clients") && !from_master {
+        l.deep = true;
+    }
+    l
+}
+
+/// The dataset as an RDB image (`aof_base`: as an AOF base file). Used
+/// by SAVE, BGSAVE, DEBUG RELOAD and AOF rewrites alike, so
+/// rdb-key-save-delay slows each of them, as in Redis.
 pub fn image(srv: &Server, aof_base: bool) -> Vec<u8> {
     let funcs: Vec<Vec<u8>> = srv
         .functions
@@ -90,13 +108,29 @@ pub fn image(srv: &Server, aof_base: bool) -> Vec<u8> {
         .values()
         .map(|l| l.code.clone())
         .collect();
-    rdb::dump(
-        &srv.dbs,
-        &funcs,
-        srv.config.get_bool("rdbcompression"),
-        srv.config.get_bool("rdbchecksum"),
+    let opt = rdb::DumpOptions {
+        compress: srv.config.get_bool("rdbcompression"),
+        checksum: srv.config.get_bool("rdbchecksum"),
         aof_base,
-    )
+        list_compress_depth: srv.config.get_i64("list-compress-depth").clamp(0, 65535) as usize,
+        key_save_delay_us: srv.config.get_i64("rdb-key-save-delay"),
+    };
+    rdb::dump(&srv.dbs, &funcs, &opt)
+}
+
+const BGSAVE_ERR: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/// Why writes must be refused because data cannot reach the disk (the
+/// last background save failed with stop-writes-on-bgsave-error and save
+/// points set, or the AOF cannot be written), as Redis's MISCONF.
+pub fn disk_error(srv: &Server) -> Option<String> {
+    if srv.config.get_bool("stop-writes-on-bgsave-error")
+        && has_save_points(srv)
+        && !srv.persist.last_bgsave_ok
+    {
+        return Some(BGSAVE_ERR.to_string());
+    }
+    aof::write_error(srv)
 }
 
 /// Write `data` to a temp file, fsync it, and rename it over `path`.
@@ -168,6 +202,17 @@ pub fn bgsave(srv: &mut Server) -> Result<i32, String> {
     Ok(pid)
 }
 
+/// Abort a running BGSAVE (FLUSHALL does): the child gets SIGUSR1 and is
+/// reaped by cron, which does not count it as a failed save.
+pub fn kill_rdb_child(srv: &mut Server) {
+    if srv.persist.child_pid != -1 && srv.persist.child_type == ChildType::Rdb {
+        // SAFETY: signalling our own child process.
+        unsafe {
+            libc::kill(srv.persist.child_pid, libc::SIGUSR1);
+        }
+    }
+}
+
 /// Reap a finished child (called from cron).
 pub fn check_child(srv: &mut Server) {
     if srv.persist.child_pid == -1 {
@@ -205,6 +250,14 @@ pub fn check_child(srv: &mut Server) {
         srv.last_save = now / 1000;
         srv.persist.last_bgsave_ok = true;
         srv.persist.rdb_saves += 1;
+    } else if let Some(sig) = signal {
+        tracing::warn!("Background saving terminated by signal {}", sig);
+        let _ = std::fs::remove_file(format!("temp-{}.rdb", pid));
+        // SIGUSR1 is how the server itself aborts a save: not an error.
+        if sig != libc::SIGUSR1 {
+            srv.persist.last_bgsave_ok = false;
+            srv.persist.retry_after = now + 5000;
+        }
     } else {
         tracing::warn!("Background saving error");
         srv.persist.last_bgsave_ok = false;
@@ -276,15 +329,38 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
     tracing::info!("Loading RDB produced by version {}", crate::REDIS_VERSION);
     let lim = limits(srv);
     let now = crate::util::mstime();
-    let loaded = rdb::load(&data, &mut srv.dbs, &lim, now).map_err(|e| e.0)?;
+    let loaded = match rdb::load(&data, &mut srv.dbs, &lim, now) {
+        Ok(l) => l,
+        Err(e) => {
+            // As Redis: report the error, the checker's verdict, and stop.
+            tracing::warn!(
+                "Internal error in RDB reading offset 0, function at rdb.c:0 -> {}",
+                e.0
+            );
+            tracing::warn!("--- RDB ERROR DETECTED ---");
+            tracing::warn!("[offset 0] {}", e.0);
+            tracing::warn!("[additional info] While doing: read-object-value");
+            return Err("Terminating server after rdb file reading failure.".into());
+        }
+    };
     srv.persist.loaded_keys = loaded.keys;
     srv.persist.loaded_expired = loaded.expired;
+    srv.stats.dump_payload_sanitizations += loaded.sanitized;
     restore_functions(srv, &loaded.functions);
-    tracing::info!(
-        "Done loading RDB, keys loaded: {}, keys expired: {}.",
-        loaded.keys,
-        loaded.expired
-    );
+    if loaded.empty_skipped > 0 {
+        tracing::warn!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.",
+            loaded.keys,
+            loaded.expired,
+            loaded.empty_skipped
+        );
+    } else {
+        tracing::info!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}.",
+            loaded.keys,
+            loaded.expired
+        );
+    }
     tracing::info!(
         "DB loaded from disk: {:.3} seconds",
         start.elapsed().as_secs_f64()
@@ -311,6 +387,7 @@ pub fn debug_reload(srv: &mut Server) -> Result<(), String> {
     let lim = limits(srv);
     let loaded = rdb::load(&data, &mut srv.dbs, &lim, crate::util::mstime())
         .map_err(|e| format!("Error trying to load the RDB dump: {}", e.0))?;
+    srv.stats.dump_payload_sanitizations += loaded.sanitized;
     restore_functions(srv, &loaded.functions);
     Ok(())
 }

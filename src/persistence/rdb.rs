@@ -45,12 +45,32 @@ pub fn crc64(data: &[u8]) -> u64 {
 
 // ------------------------------------------------------------ writing
 
+/// Quicklist nodes smaller than this are never compressed (Redis's
+/// MIN_COMPRESS_BYTES), nor when LZF saves fewer than 8 bytes.
+const MIN_COMPRESS_BYTES: usize = 48;
+const MIN_COMPRESS_IMPROVE: usize = 8;
+
+/// Elements of 1 GB and more sit in "plain" quicklist nodes.
+const PACKED_THRESHOLD: usize = 1 << 30;
+
 pub struct Writer {
     pub buf: Vec<u8>,
+    /// rdbcompression: LZF-compress strings longer than 20 bytes.
     pub compress: bool,
+    /// list-compress-depth: list nodes this far from both ends are kept
+    /// plain; inner ones are written LZF-compressed, as Redis keeps them.
+    pub list_compress_depth: usize,
 }
 
 impl Writer {
+    pub fn new(compress: bool, list_compress_depth: usize) -> Writer {
+        Writer {
+            buf: Vec::new(),
+            compress,
+            list_compress_depth,
+        }
+    }
+
     pub fn write_len(&mut self, n: u64) {
         if n < 64 {
             self.buf.push(n as u8);
@@ -67,7 +87,8 @@ impl Writer {
     }
 
     /// A string, as an integer encoding when it is a small canonical
-    /// integer, LZF-compressed when that saves space.
+    /// integer, LZF-compressed when that saves at least 4 bytes (Redis's
+    /// rdbSaveRawString).
     pub fn string(&mut self, s: &[u8]) {
         if s.len() <= 11 {
             if let Some(v) = crate::util::parse_i64(s) {
@@ -77,18 +98,20 @@ impl Writer {
             }
         }
         if self.compress && s.len() > 20 {
-            if let Ok(c) = lzf::compress(s) {
-                if c.len() < s.len() {
-                    self.buf.push(0xC3);
-                    self.write_len(c.len() as u64);
-                    self.write_len(s.len() as u64);
-                    self.buf.extend_from_slice(&c);
-                    return;
-                }
+            if let Some(c) = super::lzf::compress(s, s.len() - 4) {
+                self.lzf_blob(&c, s.len());
+                return;
             }
         }
         self.write_len(s.len() as u64);
         self.buf.extend_from_slice(s);
+    }
+
+    fn lzf_blob(&mut self, c: &[u8], orig: usize) {
+        self.buf.push(0xC3);
+        self.write_len(c.len() as u64);
+        self.write_len(orig as u64);
+        self.buf.extend_from_slice(c);
     }
 
     fn int_string(&mut self, v: i64) -> bool {
@@ -113,8 +136,41 @@ impl Writer {
         self.string(v.as_bytes());
     }
 
-    /// Type byte and payload of a value (no key).
+    /// A quicklist: node count, then each node's container type and blob.
+    fn list(&mut self, l: &List) {
+        let nodes: Vec<(bool, Vec<&[u8]>)> = l.nodes().collect();
+        self.write_len(nodes.len() as u64);
+        let depth = self.list_compress_depth;
+        let n = nodes.len();
+        let compressing = depth > 0 && n >= depth * 2;
+        for (i, (plain, elems)) in nodes.into_iter().enumerate() {
+            let plain = plain || (elems.len() == 1 && elems[0].len() >= PACKED_THRESHOLD);
+            self.write_len(if plain { 1 } else { 2 });
+            let blob: std::borrow::Cow<[u8]> = if plain {
+                std::borrow::Cow::Borrowed(elems[0])
+            } else {
+                let mut b = super::compact::LpBuilder::new();
+                for e in &elems {
+                    b.push(e);
+                }
+                std::borrow::Cow::Owned(b.finish())
+            };
+            if compressing && i >= depth && i < n - depth && blob.len() >= MIN_COMPRESS_BYTES {
+                if let Some(c) = super::lzf::compress(&blob, blob.len()) {
+                    if c.len() + MIN_COMPRESS_IMPROVE < blob.len() {
+                        self.lzf_blob(&c, blob.len());
+                        continue;
+                    }
+                }
+            }
+            self.string(&blob);
+        }
+    }
+
+    /// Type byte and payload of a value (no key), in the encoding Redis
+    /// 7.0 writes for the value's current in-memory encoding.
     pub fn value(&mut self, v: &Value) {
+        use super::compact::{intset_blob, intset_width, LpBuilder};
         match v {
             Value::Int(n) => {
                 self.buf.push(T_STRING);
@@ -131,58 +187,107 @@ impl Writer {
                 self.string(s);
             }
             Value::List(l) => {
-                self.buf.push(T_LIST);
-                self.write_len(l.len() as u64);
-                for e in l.iter() {
-                    self.string(e);
+                self.buf.push(T_LIST_QUICKLIST2);
+                self.list(l);
+            }
+            Value::Set(s) => match &**s {
+                crate::db::set::Set::Int(v) => {
+                    self.buf.push(T_SET_INTSET);
+                    let blob = intset_blob(v, intset_width(v));
+                    self.string(&blob);
                 }
-            }
-            Value::Set(s) => {
-                self.buf.push(T_SET);
-                self.write_len(s.len() as u64);
-                s.for_each(|m| self.string(m));
-            }
+                _ => {
+                    self.buf.push(T_SET);
+                    self.write_len(s.len() as u64);
+                    s.for_each(|m| self.string(m));
+                }
+            },
             Value::ZSet(z) => {
-                self.buf.push(T_ZSET2);
-                self.write_len(z.len() as u64);
-                // Redis writes skiplists from the tail; order does not matter.
-                for (score, m) in z.tree.iter() {
-                    self.string(m);
-                    self.buf.extend_from_slice(&score.to_le_bytes());
+                if z.encoding() == "listpack" {
+                    self.buf.push(T_ZSET_LISTPACK);
+                    let mut b = LpBuilder::new();
+                    for (score, m) in z.tree.iter() {
+                        b.push(m);
+                        match double_to_int(*score) {
+                            Some(i) => b.push_int(i),
+                            None => b.push(crate::util::format_double_g17(*score).as_bytes()),
+                        }
+                    }
+                    let blob = b.finish();
+                    self.string(&blob);
+                } else {
+                    self.buf.push(T_ZSET2);
+                    self.write_len(z.len() as u64);
+                    // Redis writes skiplists from the tail.
+                    let entries: Vec<_> = z.tree.iter().collect();
+                    for (score, m) in entries.into_iter().rev() {
+                        self.string(m);
+                        self.buf.extend_from_slice(&score.to_le_bytes());
+                    }
                 }
             }
             Value::Hash(h) => {
-                self.buf.push(T_HASH);
                 let pairs = h.pairs();
-                self.write_len(pairs.len() as u64);
-                for (f, v) in pairs {
-                    self.string(&f);
-                    self.string(&v);
+                if h.encoding() == "listpack" {
+                    self.buf.push(T_HASH_LISTPACK);
+                    let mut b = LpBuilder::new();
+                    for (f, v) in &pairs {
+                        b.push(f);
+                        b.push(v);
+                    }
+                    let blob = b.finish();
+                    self.string(&blob);
+                } else {
+                    self.buf.push(T_HASH);
+                    self.write_len(pairs.len() as u64);
+                    for (f, v) in pairs {
+                        self.string(&f);
+                        self.string(&v);
+                    }
                 }
             }
         }
     }
 }
 
+/// The integer a listpack zset stores for `d` (Redis's double2ll: whole
+/// numbers within +-LLONG_MAX/2), else None (stored as %.17g text).
+fn double_to_int(d: f64) -> Option<i64> {
+    let lim = (i64::MAX / 2) as f64;
+    if !(-lim..=lim).contains(&d) {
+        return None;
+    }
+    let l = d as i64;
+    (l as f64 == d).then_some(l)
+}
+
+/// How to write a snapshot.
+#[derive(Clone, Copy, Default)]
+pub struct DumpOptions {
+    /// rdbcompression
+    pub compress: bool,
+    /// rdbchecksum
+    pub checksum: bool,
+    /// Written as an AOF base file (aof-base aux field).
+    pub aof_base: bool,
+    /// list-compress-depth
+    pub list_compress_depth: usize,
+    /// rdb-key-save-delay: microseconds slept after each key (a testing
+    /// aid that makes background saves slow).
+    pub key_save_delay_us: i64,
+}
+
 /// Serialize the whole dataset.
-pub fn dump(
-    dbs: &[Db],
-    functions: &[Vec<u8>],
-    compress: bool,
-    checksum: bool,
-    aof_base: bool,
-) -> Vec<u8> {
-    let mut w = Writer {
-        buf: Vec::with_capacity(1 << 16),
-        compress,
-    };
+pub fn dump(dbs: &[Db], functions: &[Vec<u8>], opt: &DumpOptions) -> Vec<u8> {
+    let mut w = Writer::new(opt.compress, opt.list_compress_depth);
+    w.buf.reserve(1 << 16);
     w.buf
         .extend_from_slice(format!("REDIS{:04}", RDB_VERSION).as_bytes());
     w.aux("redis-ver", crate::REDIS_VERSION);
     w.aux("redis-bits", "64");
     w.aux("ctime", &(crate::util::mstime() / 1000).to_string());
     w.aux("used-mem", &crate::server::alloc::used_memory().to_string());
-    w.aux("aof-base", if aof_base { "1" } else { "0" });
+    w.aux("aof-base", if opt.aof_base { "1" } else { "0" });
     for code in functions {
         w.buf.push(OP_FUNCTION2);
         w.string(code);
@@ -202,18 +307,20 @@ pub fn dump(
                 w.buf.extend_from_slice(&o.expire.to_le_bytes());
             }
             // Type byte first, then key, then payload.
-            let mut vw = Writer {
-                buf: Vec::new(),
-                compress,
-            };
+            let mut vw = Writer::new(opt.compress, opt.list_compress_depth);
             vw.value(&o.val);
             w.buf.push(vw.buf[0]);
             w.string(k);
             w.buf.extend_from_slice(&vw.buf[1..]);
+            if opt.key_save_delay_us > 0 {
+                std::thread::sleep(std::time::Duration::from_micros(
+                    opt.key_save_delay_us as u64,
+                ));
+            }
         }
     }
     w.buf.push(OP_EOF);
-    let crc = if checksum { crc64(&w.buf) } else { 0 };
+    let crc = if opt.checksum { crc64(&w.buf) } else { 0 };
     w.buf.extend_from_slice(&crc.to_le_bytes());
     w.buf
 }
@@ -231,13 +338,26 @@ fn short<T>() -> R<T> {
     ))
 }
 
+fn corrupt<T>(msg: &str) -> R<T> {
+    Err(LoadError(msg.to_string()))
+}
+
 pub struct Reader<'a> {
     pub b: &'a [u8],
     pub pos: usize,
+    /// Deep sanitizations performed (INFO dump_payload_sanitizations).
+    pub sanitized: u64,
 }
 
 impl<'a> Reader<'a> {
-    fn byte(&mut self) -> R<u8> {
+    pub fn new(b: &'a [u8], pos: usize) -> Reader<'a> {
+        Reader {
+            b,
+            pos,
+            sanitized: 0,
+        }
+    }
+    pub fn byte(&mut self) -> R<u8> {
         let c = *self.b.get(self.pos).ok_or(()).or_else(|_| short())?;
         self.pos += 1;
         Ok(c)
@@ -282,7 +402,9 @@ impl<'a> Reader<'a> {
     pub fn string(&mut self) -> R<Vec<u8>> {
         let (n, special) = self.len_enc()?;
         if !special {
-            return Ok(self.take(n as usize)?.to_vec());
+            return Ok(self
+                .take(usize::try_from(n).unwrap_or(usize::MAX))?
+                .to_vec());
         }
         match n {
             0 => Ok((self.byte()? as i8).to_string().into_bytes()),
@@ -297,14 +419,14 @@ impl<'a> Reader<'a> {
                     .into_bytes(),
             ),
             3 => {
-                let clen = self.read_len()? as usize;
-                let olen = self.read_len()? as usize;
-                let data = self.take(clen)?;
-                if olen > 1 << 32 {
-                    return short();
+                let clen = self.read_len()?;
+                let olen = self.read_len()?;
+                let data = self.take(usize::try_from(clen).unwrap_or(usize::MAX))?;
+                if olen == 0 {
+                    return corrupt("Invalid LZF compressed string");
                 }
-                lzf::decompress(data, olen)
-                    .map_err(|_| LoadError("Invalid LZF compressed string".into()))
+                super::lzf::decompress(data, usize::try_from(olen).unwrap_or(usize::MAX))
+                    .ok_or_else(|| LoadError("Invalid LZF compressed string".into()))
             }
             _ => Err(LoadError(format!("Unknown RDB string encoding type {}", n))),
         }
@@ -332,197 +454,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Entries of a ziplist (Redis < 7 compact encoding).
-fn ziplist_entries(z: &[u8]) -> R<Vec<Vec<u8>>> {
-    let bad = || LoadError("Ziplist integrity check failed.".into());
-    if z.len() < 11 {
-        return Err(bad());
-    }
-    let mut p = 10;
-    let mut out = Vec::new();
-    while p < z.len() && z[p] != 0xFF {
-        // prevlen
-        p += if z[p] < 254 { 1 } else { 5 };
-        let e = *z.get(p).ok_or_else(bad)?;
-        let (data, adv): (Vec<u8>, usize) = match e >> 6 {
-            0 => {
-                let n = (e & 0x3f) as usize;
-                (z.get(p + 1..p + 1 + n).ok_or_else(bad)?.to_vec(), 1 + n)
-            }
-            1 => {
-                let n = (((e & 0x3f) as usize) << 8) | *z.get(p + 1).ok_or_else(bad)? as usize;
-                (z.get(p + 2..p + 2 + n).ok_or_else(bad)?.to_vec(), 2 + n)
-            }
-            2 => {
-                let n = u32::from_be_bytes(
-                    z.get(p + 1..p + 5)
-                        .ok_or_else(bad)?
-                        .try_into()
-                        .unwrap_or([0; 4]),
-                ) as usize;
-                (z.get(p + 5..p + 5 + n).ok_or_else(bad)?.to_vec(), 5 + n)
-            }
-            _ => {
-                let rd = |n: usize| z.get(p + 1..p + 1 + n).ok_or_else(bad);
-                let (v, n): (i64, usize) = match e {
-                    0xC0 => (
-                        i16::from_le_bytes(rd(2)?.try_into().unwrap_or([0; 2])) as i64,
-                        2,
-                    ),
-                    0xD0 => (
-                        i32::from_le_bytes(rd(4)?.try_into().unwrap_or([0; 4])) as i64,
-                        4,
-                    ),
-                    0xE0 => (i64::from_le_bytes(rd(8)?.try_into().unwrap_or([0; 8])), 8),
-                    0xF0 => {
-                        let b = rd(3)?;
-                        (
-                            (((b[2] as i32) << 24 | (b[1] as i32) << 16 | (b[0] as i32) << 8) >> 8)
-                                as i64,
-                            3,
-                        )
-                    }
-                    0xFE => (rd(1)?[0] as i8 as i64, 1),
-                    0xF1..=0xFD => (((e & 0x0f) as i64) - 1, 0),
-                    _ => return Err(bad()),
-                };
-                (v.to_string().into_bytes(), 1 + n)
-            }
-        };
-        out.push(data);
-        p += adv;
-    }
-    Ok(out)
-}
-
-/// Entries of a listpack (Redis 7 compact encoding).
-fn listpack_entries(lp: &[u8]) -> R<Vec<Vec<u8>>> {
-    let bad = || LoadError("Listpack integrity check failed.".into());
-    if lp.len() < 7 {
-        return Err(bad());
-    }
-    let mut p = 6;
-    let mut out = Vec::new();
-    while p < lp.len() && lp[p] != 0xFF {
-        let e = lp[p];
-        let get = |a: usize, b: usize| lp.get(a..b).ok_or_else(bad);
-        let (data, enc_len): (Vec<u8>, usize) = if e & 0x80 == 0 {
-            ((e & 0x7f).to_string().into_bytes(), 1)
-        } else if e & 0xC0 == 0x80 {
-            let n = (e & 0x3f) as usize;
-            (get(p + 1, p + 1 + n)?.to_vec(), 1 + n)
-        } else if e & 0xE0 == 0xC0 {
-            let raw = (((e & 0x1f) as u16) << 8) | *lp.get(p + 1).ok_or_else(bad)? as u16;
-            let v = ((raw << 3) as i16 >> 3) as i64;
-            (v.to_string().into_bytes(), 2)
-        } else if e & 0xF0 == 0xE0 {
-            let n = (((e & 0x0f) as usize) << 8) | *lp.get(p + 1).ok_or_else(bad)? as usize;
-            (get(p + 2, p + 2 + n)?.to_vec(), 2 + n)
-        } else {
-            match e {
-                0xF1 => (
-                    i16::from_le_bytes(get(p + 1, p + 3)?.try_into().unwrap_or([0; 2]))
-                        .to_string()
-                        .into_bytes(),
-                    3,
-                ),
-                0xF2 => {
-                    let b = get(p + 1, p + 4)?;
-                    let v = ((b[2] as i32) << 24 | (b[1] as i32) << 16 | (b[0] as i32) << 8) >> 8;
-                    (v.to_string().into_bytes(), 4)
-                }
-                0xF3 => (
-                    i32::from_le_bytes(get(p + 1, p + 5)?.try_into().unwrap_or([0; 4]))
-                        .to_string()
-                        .into_bytes(),
-                    5,
-                ),
-                0xF4 => (
-                    i64::from_le_bytes(get(p + 1, p + 9)?.try_into().unwrap_or([0; 8]))
-                        .to_string()
-                        .into_bytes(),
-                    9,
-                ),
-                0xF0 => {
-                    let n = u32::from_le_bytes(get(p + 1, p + 5)?.try_into().unwrap_or([0; 4]))
-                        as usize;
-                    (get(p + 5, p + 5 + n)?.to_vec(), 5 + n)
-                }
-                _ => return Err(bad()),
-            }
-        };
-        // The backlen after the entry takes 1..5 bytes.
-        let backlen = match enc_len {
-            0..=127 => 1,
-            128..=16383 => 2,
-            16384..=2097151 => 3,
-            2097152..=268435455 => 4,
-            _ => 5,
-        };
-        out.push(data);
-        p += enc_len + backlen;
-    }
-    Ok(out)
-}
-
-fn intset_entries(b: &[u8]) -> R<Vec<Vec<u8>>> {
-    let bad = || LoadError("Intset integrity check failed.".into());
-    if b.len() < 8 {
-        return Err(bad());
-    }
-    let enc = u32::from_le_bytes(b[0..4].try_into().unwrap_or([0; 4])) as usize;
-    let n = u32::from_le_bytes(b[4..8].try_into().unwrap_or([0; 4])) as usize;
-    if !matches!(enc, 2 | 4 | 8) || b.len() < 8 + enc * n {
-        return Err(bad());
-    }
-    Ok((0..n)
-        .map(|i| {
-            let s = &b[8 + i * enc..8 + (i + 1) * enc];
-            let v: i64 = match enc {
-                2 => i16::from_le_bytes([s[0], s[1]]) as i64,
-                4 => i32::from_le_bytes([s[0], s[1], s[2], s[3]]) as i64,
-                _ => i64::from_le_bytes(s.try_into().unwrap_or([0; 8])),
-            };
-            v.to_string().into_bytes()
-        })
-        .collect())
-}
-
-fn zipmap_pairs(b: &[u8]) -> R<Vec<Vec<u8>>> {
-    let bad = || LoadError("Zipmap integrity check failed.".into());
-    let mut p = 1;
-    let mut out = Vec::new();
-    let rd_len = |p: &mut usize| -> R<usize> {
-        let c = *b.get(*p).ok_or_else(bad)?;
-        if c < 254 {
-            *p += 1;
-            Ok(c as usize)
-        } else if c == 254 {
-            let v = u32::from_le_bytes(
-                b.get(*p + 1..*p + 5)
-                    .ok_or_else(bad)?
-                    .try_into()
-                    .unwrap_or([0; 4]),
-            );
-            *p += 5;
-            Ok(v as usize)
-        } else {
-            Err(bad())
-        }
-    };
-    while p < b.len() && b[p] != 0xFF {
-        let klen = rd_len(&mut p)?;
-        out.push(b.get(p..p + klen).ok_or_else(bad)?.to_vec());
-        p += klen;
-        let vlen = rd_len(&mut p)?;
-        let free = *b.get(p).ok_or_else(bad)? as usize;
-        p += 1;
-        out.push(b.get(p..p + vlen).ok_or_else(bad)?.to_vec());
-        p += vlen + free;
-    }
-    Ok(out)
-}
-
 /// Limits for building values on load (from the config).
 #[derive(Clone, Copy)]
 pub struct BuildLimits {
@@ -530,55 +461,129 @@ pub struct BuildLimits {
     pub zset: ZLimits,
     pub intset: usize,
     pub list_fill: i64,
+    /// Deep sanitization of compact encodings (sanitize-dump-payload).
+    pub deep: bool,
+    /// Ignore checksums (DEBUG SET-SKIP-CHECKSUM-VALIDATION).
+    pub skip_checksum: bool,
 }
 
-fn build_hash(pairs: Vec<Vec<u8>>, lim: &BuildLimits) -> R<Value> {
-    if !pairs.len().is_multiple_of(2) {
-        return Err(LoadError("Hash entries count is odd".into()));
-    }
+const NO_LIMIT: usize = usize::MAX;
+
+/// A hash from pairs in load order. `packed` keeps a listpack whatever
+/// the value lengths (Redis converts loaded listpacks on count only).
+fn build_hash(pairs: Vec<(Vec<u8>, Vec<u8>)>, lim: &BuildLimits, packed: bool) -> Value {
+    let l = if packed && pairs.len() <= lim.hash.entries {
+        HashLimits {
+            entries: NO_LIMIT,
+            value: NO_LIMIT,
+        }
+    } else {
+        lim.hash
+    };
     let mut h = Hash::default();
-    for p in pairs.chunks(2) {
-        h.set(&p[0], &p[1], lim.hash);
+    for (f, v) in pairs {
+        h.set(&f, &v, l);
     }
-    Ok(Value::Hash(Box::new(h)))
+    Value::Hash(Box::new(h))
 }
 
-fn build_zset(pairs: Vec<(Vec<u8>, f64)>, lim: &BuildLimits) -> Value {
-    let mut seen = std::collections::HashSet::new();
+/// A zset from unique (member, score) pairs; `packed` as for hashes.
+fn build_zset(pairs: Vec<(Vec<u8>, f64)>, lim: &BuildLimits, packed: bool) -> Value {
+    let l = if packed && pairs.len() <= lim.zset.entries {
+        ZLimits {
+            entries: NO_LIMIT,
+            value: NO_LIMIT,
+        }
+    } else {
+        lim.zset
+    };
     let v: Vec<(f64, SBytes)> = pairs
         .into_iter()
-        .filter(|(m, _)| seen.insert(m.clone()))
         .map(|(m, s)| (s, SBytes::from_vec(m)))
         .collect();
-    Value::ZSet(Box::new(ZSet::from_pairs(v, lim.zset)))
+    Value::ZSet(Box::new(ZSet::from_pairs(v, l)))
 }
 
-/// Read one value of type `t`.
-pub fn read_value(r: &mut Reader, t: u8, lim: &BuildLimits) -> R<Value> {
-    Ok(match t {
+/// Split a flat element list into pairs, refusing odd counts and (when
+/// asked) duplicate first elements.
+fn pairs_of(elems: Vec<Elem>, dups: bool) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+    if elems.len() % 2 != 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(elems.len() / 2);
+    let mut seen = std::collections::HashSet::new();
+    let mut it = elems.into_iter();
+    while let (Some(f), Some(v)) = (it.next(), it.next()) {
+        let f = f.into_bytes();
+        if dups && !seen.insert(f.clone()) {
+            return None;
+        }
+        out.push((f, v.into_bytes()));
+    }
+    Some(out)
+}
+
+fn has_dup_fields(pairs: &[(Vec<u8>, Vec<u8>)]) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    pairs.iter().any(|(f, _)| !seen.insert(f.as_slice()))
+}
+
+fn zset_pairs(pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Option<Vec<(Vec<u8>, f64)>> {
+    let mut v = Vec::with_capacity(pairs.len());
+    for (m, s) in pairs {
+        let score = crate::util::parse_f64(&s)?;
+        if score.is_nan() {
+            return None;
+        }
+        v.push((m, score));
+    }
+    Some(v)
+}
+
+fn list_from<'a, I: IntoIterator<Item = &'a [u8]>>(items: I, lim: &BuildLimits) -> Value {
+    Value::List(Box::new(List::from_iter(items, lim.list_fill)))
+}
+
+use super::compact::{intset_members, lp_elems, ziplist_elems, zipmap_pairs, Elem};
+
+/// Read one value of type `t`. Ok(None) is an empty collection, which
+/// Redis skips when loading a file and refuses in RESTORE.
+pub fn read_value(r: &mut Reader, t: u8, lim: &BuildLimits) -> R<Option<Value>> {
+    let deep = lim.deep;
+    Ok(Some(match t {
         T_STRING => Value::from_bytes(&r.string()?),
         T_LIST => {
             let n = r.read_len()?;
-            let mut items = Vec::new();
-            for _ in 0..n {
-                items.push(r.string()?);
+            if n == 0 {
+                return Ok(None);
             }
-            Value::List(Box::new(List::from_iter(
-                items.iter().map(|i| i.as_slice()),
-                lim.list_fill,
-            )))
+            let mut l = List::new();
+            for _ in 0..n {
+                l.push_back(&r.string()?, lim.list_fill);
+            }
+            Value::List(Box::new(l))
         }
         T_SET => {
             let n = r.read_len()?;
-            let mut items = Vec::new();
-            for _ in 0..n {
-                items.push(r.string()?);
+            if n == 0 {
+                return Ok(None);
             }
-            Value::Set(Box::new(Set::from_members(items, lim.intset)))
+            let mut s = Set::default();
+            for _ in 0..n {
+                let m = r.string()?;
+                if !s.add(&m, lim.intset) {
+                    return corrupt("Duplicate set members detected");
+                }
+            }
+            Value::Set(Box::new(s))
         }
         T_ZSET | T_ZSET2 => {
             let n = r.read_len()?;
+            if n == 0 {
+                return Ok(None);
+            }
             let mut v = Vec::new();
+            let mut seen = std::collections::HashSet::new();
             for _ in 0..n {
                 let m = r.string()?;
                 let s = if t == T_ZSET2 {
@@ -587,58 +592,162 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &BuildLimits) -> R<Value> {
                     r.f64_text()?
                 };
                 if s.is_nan() {
-                    return Err(LoadError("Zset with NAN score detected".into()));
+                    return corrupt("Zset with NAN score detected");
+                }
+                if !seen.insert(m.clone()) {
+                    return corrupt("Duplicate zset fields detected");
                 }
                 v.push((m, s));
             }
-            build_zset(v, lim)
+            build_zset(v, lim, false)
         }
         T_HASH => {
             let n = r.read_len()?;
-            let mut v = Vec::new();
-            for _ in 0..n * 2 {
-                v.push(r.string()?);
+            if n == 0 {
+                return Ok(None);
             }
-            build_hash(v, lim)?
+            let mut v = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for _ in 0..n {
+                let f = r.string()?;
+                let val = r.string()?;
+                if !seen.insert(f.clone()) {
+                    return corrupt(if deep && n as usize <= lim.hash.entries {
+                        "Hash with dup elements"
+                    } else {
+                        "Duplicate hash fields detected"
+                    });
+                }
+                v.push((f, val));
+            }
+            build_hash(v, lim, false)
         }
-        T_HASH_ZIPMAP => build_hash(zipmap_pairs(&r.string()?)?, lim)?,
-        T_HASH_ZIPLIST => build_hash(ziplist_entries(&r.string()?)?, lim)?,
-        T_HASH_LISTPACK => build_hash(listpack_entries(&r.string()?)?, lim)?,
-        T_SET_INTSET => Value::Set(Box::new(Set::from_members(
-            intset_entries(&r.string()?)?,
-            lim.intset,
-        ))),
-        T_SET_LISTPACK => Value::Set(Box::new(Set::from_members(
-            listpack_entries(&r.string()?)?,
-            lim.intset,
-        ))),
-        T_ZSET_ZIPLIST | T_ZSET_LISTPACK => {
-            let e = if t == T_ZSET_ZIPLIST {
-                ziplist_entries(&r.string()?)?
-            } else {
-                listpack_entries(&r.string()?)?
+        T_HASH_ZIPMAP => {
+            let Some(pairs) = zipmap_pairs(&r.string()?) else {
+                return corrupt("Zipmap integrity check failed.");
             };
-            if !e.len().is_multiple_of(2) {
-                return Err(LoadError("Zset entries count is odd".into()));
+            if has_dup_fields(&pairs) {
+                return Err(LoadError(format!(
+                    "Hash zipmap with dup elements, or big length ({})",
+                    pairs.len()
+                )));
             }
-            let mut v = Vec::new();
-            for p in e.chunks(2) {
-                let s = crate::util::parse_f64(&p[1])
-                    .ok_or_else(|| LoadError("Invalid zset score".into()))?;
-                v.push((p[0].clone(), s));
+            build_hash(pairs, lim, false)
+        }
+        T_HASH_ZIPLIST => {
+            let Some(pairs) = ziplist_elems(&r.string()?).and_then(|e| pairs_of(e, true)) else {
+                return corrupt("Hash ziplist integrity check failed.");
+            };
+            if pairs.is_empty() {
+                return Ok(None);
             }
-            build_zset(v, lim)
+            build_hash(pairs, lim, true)
+        }
+        T_HASH_LISTPACK => {
+            if deep {
+                r.sanitized += 1;
+            }
+            let Some(pairs) = lp_elems(&r.string()?, deep).and_then(|e| pairs_of(e, deep)) else {
+                return corrupt("Hash listpack integrity check failed.");
+            };
+            if pairs.is_empty() {
+                return Ok(None);
+            }
+            if has_dup_fields(&pairs) {
+                if pairs.len() > lim.hash.entries {
+                    tracing::warn!("listpack with dup elements");
+                }
+                return corrupt("Hash listpack integrity check failed.");
+            }
+            build_hash(pairs, lim, true)
+        }
+        T_SET_INTSET => {
+            if deep {
+                r.sanitized += 1;
+            }
+            let Some((mut v, _)) = intset_members(&r.string()?, deep) else {
+                return corrupt("Intset integrity check failed.");
+            };
+            v.sort_unstable();
+            v.dedup();
+            if v.len() <= lim.intset {
+                Value::Set(Box::new(Set::Int(v)))
+            } else {
+                Value::Set(Box::new(Set::from_members(
+                    v.iter().map(|n| n.to_string()),
+                    0,
+                )))
+            }
+        }
+        T_SET_LISTPACK => {
+            if deep {
+                r.sanitized += 1;
+            }
+            let Some(e) = lp_elems(&r.string()?, deep) else {
+                return corrupt("Set listpack integrity check failed.");
+            };
+            if e.is_empty() {
+                return Ok(None);
+            }
+            let members: Vec<Vec<u8>> = e.into_iter().map(Elem::into_bytes).collect();
+            let mut s = Set::default();
+            for m in &members {
+                if !s.add(m, lim.intset) && deep {
+                    return corrupt("Set listpack integrity check failed.");
+                }
+            }
+            Value::Set(Box::new(s))
+        }
+        T_ZSET_ZIPLIST => {
+            let Some(pairs) = ziplist_elems(&r.string()?)
+                .and_then(|e| pairs_of(e, true))
+                .and_then(zset_pairs)
+            else {
+                return corrupt("Zset ziplist integrity check failed.");
+            };
+            if pairs.is_empty() {
+                return Ok(None);
+            }
+            build_zset(pairs, lim, true)
+        }
+        T_ZSET_LISTPACK => {
+            if deep {
+                r.sanitized += 1;
+            }
+            let Some(pairs) = lp_elems(&r.string()?, deep)
+                .and_then(|e| pairs_of(e, deep))
+                .and_then(zset_pairs)
+            else {
+                return corrupt("Zset listpack integrity check failed.");
+            };
+            if pairs.is_empty() {
+                return Ok(None);
+            }
+            // Without deep checks duplicates are not refused; keep the
+            // first of each member.
+            let mut seen = std::collections::HashSet::new();
+            let pairs: Vec<_> = pairs
+                .into_iter()
+                .filter(|(m, _)| seen.insert(m.clone()))
+                .collect();
+            build_zset(pairs, lim, true)
         }
         T_LIST_ZIPLIST => {
-            let e = ziplist_entries(&r.string()?)?;
-            Value::List(Box::new(List::from_iter(
-                e.iter().map(|i| i.as_slice()),
-                lim.list_fill,
-            )))
+            let Some(e) = ziplist_elems(&r.string()?) else {
+                return corrupt("List ziplist integrity check failed.");
+            };
+            if e.is_empty() {
+                return Ok(None);
+            }
+            let items: Vec<Vec<u8>> = e.into_iter().map(Elem::into_bytes).collect();
+            list_from(items.iter().map(|i| i.as_slice()), lim)
         }
         T_LIST_QUICKLIST | T_LIST_QUICKLIST2 => {
             let nodes = r.read_len()?;
-            let mut items = Vec::new();
+            if nodes == 0 {
+                return Ok(None);
+            }
+            let mut l = List::new();
             for _ in 0..nodes {
                 // Quicklist 2 nodes carry a container type: 1 plain, 2 packed.
                 let container = if t == T_LIST_QUICKLIST2 {
@@ -646,41 +755,57 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &BuildLimits) -> R<Value> {
                 } else {
                     2
                 };
-                let blob = r.string()?;
-                if container == 1 {
-                    items.push(blob);
-                } else if t == T_LIST_QUICKLIST {
-                    items.extend(ziplist_entries(&blob)?);
-                } else {
-                    items.extend(listpack_entries(&blob)?);
+                if container != 1 && container != 2 {
+                    return corrupt("Quicklist integrity check failed.");
                 }
+                let blob = r.string()?;
+                if blob.is_empty() {
+                    return corrupt("Quicklist node is empty");
+                }
+                if container == 1 {
+                    l.push_node([blob.as_slice()], true);
+                    continue;
+                }
+                let elems = if t == T_LIST_QUICKLIST {
+                    match ziplist_elems(&blob) {
+                        Some(e) => e,
+                        None => return corrupt("Ziplist integrity check failed."),
+                    }
+                } else {
+                    if deep {
+                        r.sanitized += 1;
+                    }
+                    match lp_elems(&blob, deep) {
+                        Some(e) => e,
+                        None => return corrupt("Listpack integrity check failed."),
+                    }
+                };
+                let items: Vec<Vec<u8>> = elems.into_iter().map(Elem::into_bytes).collect();
+                l.push_node(items.iter().map(|i| i.as_slice()), false);
             }
-            Value::List(Box::new(List::from_iter(
-                items.iter().map(|i| i.as_slice()),
-                lim.list_fill,
-            )))
+            if l.is_empty() {
+                return Ok(None);
+            }
+            Value::List(Box::new(l))
         }
         15 | 19 | 21 => {
-            return Err(LoadError(
-                "Streams are not supported by Ermine yet; this RDB holds a stream key".into(),
-            ))
+            return corrupt("Streams are not supported by Ermine yet; this RDB holds a stream key")
         }
-        6 | 7 => {
-            return Err(LoadError(
-                "Modules are not supported: this RDB holds a module key".into(),
-            ))
-        }
-        other => return Err(LoadError(format!("Unknown RDB value type {}", other))),
-    })
+        6 | 7 => return corrupt("Modules are not supported: this RDB holds a module key"),
+        other => return Err(LoadError(format!("Unknown RDB encoding type {}", other))),
+    }))
 }
 
 /// What a load produced.
 pub struct Loaded {
     pub keys: usize,
     pub expired: usize,
+    pub empty_skipped: usize,
     pub functions: Vec<Vec<u8>>,
     /// Bytes of `data` the image took (an AOF may continue after it).
     pub consumed: usize,
+    /// Deep sanitizations performed.
+    pub sanitized: u64,
 }
 
 /// Load an RDB image into `dbs` (which should be empty). Nothing is kept
@@ -701,15 +826,17 @@ pub fn load(data: &[u8], dbs: &mut [Db], lim: &BuildLimits, now: i64) -> R<Loade
             ver
         )));
     }
-    let mut r = Reader { b: data, pos: 9 };
+    let mut r = Reader::new(data, 9);
     let mut staged: Vec<Vec<(Vec<u8>, Obj)>> = (0..dbs.len()).map(|_| Vec::new()).collect();
     let mut db = 0usize;
     let mut expire = NO_EXPIRE;
     let mut loaded = Loaded {
         keys: 0,
         expired: 0,
+        empty_skipped: 0,
         functions: Vec::new(),
         consumed: 0,
+        sanitized: 0,
     };
     loop {
         let t = r.byte()?;
@@ -748,25 +875,42 @@ pub fn load(data: &[u8], dbs: &mut [Db], lim: &BuildLimits, now: i64) -> R<Loade
             }
             t => {
                 let key = r.string()?;
-                let val = read_value(&mut r, t, lim)?;
-                if expire != NO_EXPIRE && expire <= now {
-                    loaded.expired += 1;
-                } else {
-                    let mut o = Obj::new(val);
-                    o.expire = expire;
-                    staged[db].push((key, o));
-                    loaded.keys += 1;
+                match read_value(&mut r, t, lim)? {
+                    None => {
+                        if loaded.empty_skipped < 10 {
+                            tracing::warn!(
+                                "rdbLoadObject skipping empty key: {}",
+                                String::from_utf8_lossy(&key)
+                            );
+                        }
+                        loaded.empty_skipped += 1;
+                    }
+                    Some(val) => {
+                        if expire != NO_EXPIRE && expire <= now {
+                            loaded.expired += 1;
+                        } else {
+                            let mut o = Obj::new(val);
+                            o.expire = expire;
+                            staged[db].push((key, o));
+                            loaded.keys += 1;
+                        }
+                    }
                 }
                 expire = NO_EXPIRE;
             }
         }
     }
+    loaded.sanitized = r.sanitized;
     if ver >= 5 {
         let expected = u64::from_le_bytes(r.take(8)?.try_into().unwrap_or([0; 8]));
-        if expected != 0 && crc64(&data[..r.pos - 8]) != expected {
-            return Err(LoadError(
-                "Wrong RDB checksum expected. Aborting now.".into(),
-            ));
+        let actual = crc64(&data[..r.pos - 8]);
+        if expected != 0 && actual != expected && !lim.skip_checksum {
+            tracing::warn!(
+                "Wrong RDB checksum expected: ({:x}) got ({:x}). Aborting now.",
+                expected,
+                actual
+            );
+            return Err(LoadError("RDB CRC error".into()));
         }
     }
     for (i, keys) in staged.into_iter().enumerate() {

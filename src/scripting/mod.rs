@@ -853,6 +853,11 @@ fn script_call(
             true,
         ));
     }
+    if cmd.has(flags::WRITE) {
+        if let Some(e) = crate::persistence::disk_error(srv) {
+            return Ok((convert::error_table(lua, &e)?, true));
+        }
+    }
     fake.reply.buf.clear();
     crate::server::exec::call(
         srv,

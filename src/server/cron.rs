@@ -11,6 +11,7 @@ pub fn server_cron(r: &mut Reactor) {
 
     crate::persistence::check_child(&mut r.srv);
     crate::persistence::check_save_points(&mut r.srv);
+    crate::commands::dump::close_idle_migrate_sockets(&mut r.srv);
 
     if r.srv.active_expire_enabled {
         active_expire_cycle(&mut r.srv, now);

@@ -147,6 +147,14 @@ pub fn process_command(
         return Outcome::Done;
     }
 
+    // MISCONF: no writes (nor PING, as Redis) while data can't be persisted.
+    if cmd_flags & flags::WRITE != 0 || spec.name == "ping" {
+        if let Some(e) = crate::persistence::disk_error(srv) {
+            reject(srv, client, Some(cmd_id), &e);
+            return Outcome::Done;
+        }
+    }
+
     if client.has(cflags::MULTI) {
         if cmd_flags & flags::NO_MULTI != 0 {
             reject(

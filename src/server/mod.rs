@@ -67,6 +67,10 @@ pub struct Server {
     pub pause_kind: Option<PauseKind>,
     pub shutdown: Option<ShutdownRequest>,
     pub active_expire_enabled: bool,
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: accept RDB/DUMP checksums as is.
+    pub skip_checksum_validation: bool,
+    /// MIGRATE's cached connections, by "host:port".
+    pub migrate_sockets: std::collections::HashMap<String, crate::commands::dump::MigrateSocket>,
     /// Clients in MONITOR mode (ids).
     pub monitors: Vec<u64>,
     /// Keys with new data for blocked clients: (db, key).
@@ -140,6 +144,8 @@ impl Server {
             pause_kind: None,
             shutdown: None,
             active_expire_enabled: true,
+            skip_checksum_validation: false,
+            migrate_sockets: Default::default(),
             monitors: Vec::new(),
             ready_keys: Vec::new(),
             blocking: Default::default(),
