@@ -647,7 +647,7 @@ fn help(ctx: &mut Ctx, _argv: &[Bytes]) {
             "NO-EVICT (ON|OFF)",
             "    Protect current client connection from eviction.",
             "HELP",
-            "    Print this help.",
+            "    Prints this help.",
         ],
     );
 }
