@@ -43,6 +43,10 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
         CommandSpec { name: "no-touch", arity: 3, handler: no_touch, since: "7.2.0", summary: "Controls whether commands sent by the client will alter the LRU/LFU of the keys they access.", ..SUB },
         CommandSpec { name: "setinfo", arity: 4, handler: setinfo, since: "7.2.0", summary: "Set client or connection specific info", ..SUB },
         CommandSpec { name: "unblock", arity: -3, handler: unblock, since: "5.0.0", summary: "Unblock a client blocked in a blocking command from a different connection", ..ADMIN },
+        CommandSpec { name: "tracking", arity: -3, handler: tracking, since: "6.0.0", summary: "Enable or disable server assisted client side caching support", complexity: "O(1). Some options may introduce additional complexity.", ..SUB },
+        CommandSpec { name: "caching", arity: 3, handler: caching, since: "6.0.0", summary: "Instruct the server about tracking or not keys in the next request", complexity: "O(1)", ..SUB },
+        CommandSpec { name: "getredir", arity: 2, handler: getredir, since: "6.0.0", summary: "Get tracking notifications redirection client ID if any", complexity: "O(1)", ..SUB },
+        CommandSpec { name: "trackinginfo", arity: 2, handler: trackinginfo, since: "6.2.0", summary: "Return information about server assisted client side caching for the current connection", complexity: "O(1)", ..SUB },
         CommandSpec { name: "help", arity: 2, handler: help, since: "5.0.0", summary: "Show helpful text about the different subcommands", flags: "loading stale", ..SUB },
     ],
     ..CommandSpec::DEFAULT
@@ -423,11 +427,184 @@ fn unblock(ctx: &mut Ctx, argv: &[Bytes]) {
     ctx.reply().int(done as i64);
 }
 
+/// CLIENT TRACKING (ON|OFF) [REDIRECT id] [PREFIX p ...] [BCAST] [OPTIN]
+/// [OPTOUT] [NOLOOP]
+fn tracking(ctx: &mut Ctx, argv: &[Bytes]) {
+    let mut redirect: i64 = 0;
+    let mut options = 0u32;
+    let mut prefixes: Vec<Bytes> = Vec::new();
+    let mut j = 3;
+    while j < argv.len() {
+        let more = argv.len() - 1 - j > 0;
+        let a = &argv[j];
+        if eq_ic(a, "redirect") && more {
+            j += 1;
+            if redirect != 0 {
+                ctx.error("ERR A client can only redirect to a single other client");
+                return;
+            }
+            let Some(id) = ctx.int_arg(&argv[j]) else {
+                return;
+            };
+            redirect = id;
+            // The target must exist now (it may go away later).
+            let exists = id > 0
+                && (ctx.client.id == id as u64 || ctx.clients.by_id(id as u64).is_some());
+            if !exists {
+                ctx.error("ERR The client ID you want redirect to does not exist");
+                return;
+            }
+        } else if eq_ic(a, "bcast") {
+            options |= cflags::TRACKING_BCAST;
+        } else if eq_ic(a, "optin") {
+            options |= cflags::TRACKING_OPTIN;
+        } else if eq_ic(a, "optout") {
+            options |= cflags::TRACKING_OPTOUT;
+        } else if eq_ic(a, "noloop") {
+            options |= cflags::TRACKING_NOLOOP;
+        } else if eq_ic(a, "prefix") && more {
+            j += 1;
+            prefixes.push(argv[j].clone());
+        } else {
+            ctx.syntax_error();
+            return;
+        }
+        j += 1;
+    }
+    if eq_ic(&argv[2], "on") {
+        let bcast = options & cflags::TRACKING_BCAST != 0;
+        let optin = options & cflags::TRACKING_OPTIN != 0;
+        let optout = options & cflags::TRACKING_OPTOUT != 0;
+        if !bcast && !prefixes.is_empty() {
+            ctx.error("ERR PREFIX option requires BCAST mode to be enabled");
+            return;
+        }
+        if ctx.client.has(cflags::TRACKING) && ctx.client.has(cflags::TRACKING_BCAST) != bcast {
+            ctx.error("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.");
+            return;
+        }
+        if bcast && (optin || optout) {
+            ctx.error("ERR OPTIN and OPTOUT are not compatible with BCAST");
+            return;
+        }
+        if optin && optout {
+            ctx.error("ERR You can't specify both OPTIN mode and OPTOUT mode");
+            return;
+        }
+        if (optin && ctx.client.has(cflags::TRACKING_OPTOUT))
+            || (optout && ctx.client.has(cflags::TRACKING_OPTIN))
+        {
+            ctx.error("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.");
+            return;
+        }
+        if bcast {
+            if let Some(msg) =
+                crate::server::tracking::prefix_collision(&ctx.client.ext.tracking_prefixes, &prefixes)
+            {
+                ctx.error(&msg);
+                return;
+            }
+        }
+        crate::server::tracking::enable(ctx.srv, ctx.client, redirect as u64, options, &prefixes);
+    } else if eq_ic(&argv[2], "off") {
+        crate::server::tracking::disable(ctx.srv, ctx.client);
+    } else {
+        ctx.syntax_error();
+        return;
+    }
+    ctx.reply().ok();
+}
+
+/// CLIENT CACHING (YES|NO): track (OPTIN) or skip (OPTOUT) the keys of
+/// the next command.
+fn caching(ctx: &mut Ctx, argv: &[Bytes]) {
+    if !ctx.client.has(cflags::TRACKING) {
+        ctx.error("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled");
+        return;
+    }
+    if eq_ic(&argv[2], "yes") {
+        if !ctx.client.has(cflags::TRACKING_OPTIN) {
+            ctx.error("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.");
+            return;
+        }
+    } else if eq_ic(&argv[2], "no") {
+        if !ctx.client.has(cflags::TRACKING_OPTOUT) {
+            ctx.error("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.");
+            return;
+        }
+    } else {
+        ctx.syntax_error();
+        return;
+    }
+    ctx.client.flags |= cflags::TRACKING_CACHING;
+    ctx.reply().ok();
+}
+
+fn getredir(ctx: &mut Ctx, _argv: &[Bytes]) {
+    let r = if ctx.client.has(cflags::TRACKING) {
+        ctx.client.ext.tracking_redirect as i64
+    } else {
+        -1
+    };
+    ctx.reply().int(r);
+}
+
+fn trackinginfo(ctx: &mut Ctx, _argv: &[Bytes]) {
+    let c = &*ctx.client;
+    let mut flags: Vec<&str> = Vec::new();
+    flags.push(if c.has(cflags::TRACKING) { "on" } else { "off" });
+    if c.has(cflags::TRACKING_BCAST) {
+        flags.push("bcast");
+    }
+    if c.has(cflags::TRACKING_OPTIN) {
+        flags.push("optin");
+        if c.has(cflags::TRACKING_CACHING) {
+            flags.push("caching-yes");
+        }
+    }
+    if c.has(cflags::TRACKING_OPTOUT) {
+        flags.push("optout");
+        if c.has(cflags::TRACKING_CACHING) {
+            flags.push("caching-no");
+        }
+    }
+    if c.has(cflags::TRACKING_NOLOOP) {
+        flags.push("noloop");
+    }
+    if c.has(cflags::TRACKING_BROKEN_REDIR) {
+        flags.push("broken_redirect");
+    }
+    let redirect = if c.has(cflags::TRACKING) {
+        c.ext.tracking_redirect as i64
+    } else {
+        -1
+    };
+    let prefixes: Vec<Vec<u8>> = c.ext.tracking_prefixes.iter().cloned().collect();
+    let r = ctx.reply();
+    r.map(3);
+    r.bulk(b"flags");
+    r.set(flags.len());
+    for f in flags {
+        r.bulk(f.as_bytes());
+    }
+    r.bulk(b"redirect");
+    r.int(redirect);
+    r.bulk(b"prefixes");
+    r.array(prefixes.len());
+    for p in prefixes {
+        r.bulk(&p);
+    }
+}
+
 fn help(ctx: &mut Ctx, _argv: &[Bytes]) {
     help_reply(
         ctx,
         &[
             "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "CACHING (YES|NO)",
+            "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+            "GETREDIR",
+            "    Return the client ID we are redirecting to when tracking is enabled.",
             "GETNAME",
             "    Return the name of the current connection.",
             "ID",
@@ -462,10 +639,15 @@ fn help(ctx: &mut Ctx, _argv: &[Bytes]) {
             "    Assign the name <name> to the current connection.",
             "UNBLOCK <clientid> [TIMEOUT|ERROR]",
             "    Unblock the specified blocked client.",
+            "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+            "         [OPTIN] [OPTOUT] [NOLOOP]",
+            "    Control server assisted client side caching.",
+            "TRACKINGINFO",
+            "    Report tracking status for the current connection.",
             "NO-EVICT (ON|OFF)",
             "    Protect current client connection from eviction.",
             "HELP",
-            "    Print this help.",
+            "    Prints this help.",
         ],
     );
 }

@@ -250,6 +250,7 @@ fn reset(ctx: &mut Ctx, _argv: &[Bytes]) {
 pub fn on_client_reset(srv: &mut Server, client: &mut Client) {
     super::tx::reset_transaction(srv, client);
     super::pubsub::unsubscribe_all(srv, client);
+    crate::server::tracking::disable(srv, client);
 }
 
 /// A client is going away: release everything that refers to it.

@@ -337,8 +337,8 @@ fn move_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
         return ctx.reply().int(0);
     };
     ctx.srv.dbs[dst].insert_obj(&key, o);
-    ctx.srv.signal_modified_key(src, &key);
-    ctx.srv.signal_modified_key(dst, &key);
+    ctx.signal_modified_in(src, &key);
+    ctx.signal_modified_in(dst, &key);
     ctx.srv
         .notify_keyspace_event(NOTIFY_GENERIC, "move_from", &key, src);
     ctx.srv
@@ -387,7 +387,7 @@ fn copy(ctx: &mut Ctx, argv: &[Bytes]) {
         ctx.srv.dbs[dstdb].remove(&dstkey);
     }
     ctx.srv.dbs[dstdb].insert_obj(&dstkey, copy);
-    ctx.srv.signal_modified_key(dstdb, &dstkey);
+    ctx.signal_modified_in(dstdb, &dstkey);
     ctx.srv
         .notify_keyspace_event(NOTIFY_GENERIC, "copy_to", &dstkey, dstdb);
     ctx.srv.signal_key_as_ready(dstdb, &dstkey);

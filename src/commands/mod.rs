@@ -521,7 +521,14 @@ impl<'a> Ctx<'a> {
     /// A key's value changed: invalidates WATCH and client-side caches.
     pub fn signal_modified(&mut self, key: &[u8]) {
         let db = self.client.db;
-        self.srv.signal_modified_key(db, key);
+        let by = self.client.id;
+        self.srv.signal_modified_key(db, key, by);
+    }
+
+    /// `signal_modified` for a key of another database (MOVE, COPY).
+    pub fn signal_modified_in(&mut self, db: usize, key: &[u8]) {
+        let by = self.client.id;
+        self.srv.signal_modified_key(db, key, by);
     }
 
     /// Emit a keyspace notification if its class is enabled.

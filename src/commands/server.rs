@@ -396,11 +396,7 @@ fn section(ctx: &mut Ctx, sec: &str, o: &mut String) {
                 .iter()
                 .filter(|c| c.has(cflags::BLOCKED))
                 .count();
-            let tracking = ctx
-                .clients
-                .iter()
-                .filter(|c| c.has(cflags::TRACKING))
-                .count();
+            let tracking = ctx.srv.tracking.clients();
             let max_in = ctx
                 .clients
                 .iter()
@@ -476,7 +472,7 @@ fn section(ctx: &mut Ctx, sec: &str, o: &mut String) {
             let channels: usize = 0;
             let _ = write!(
                 o,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\nlatest_fork_usec:{}\r\ntotal_forks:{}\r\nmigrate_cached_sockets:{}\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:{}\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:{}\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\nlatest_fork_usec:{}\r\ntotal_forks:{}\r\nmigrate_cached_sockets:{}\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\nunexpected_error_replies:{}\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:{}\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
                 st.total_connections_received,
                 st.total_commands_processed,
                 ops,
@@ -494,6 +490,9 @@ fn section(ctx: &mut Ctx, sec: &str, o: &mut String) {
                 srv.persist.last_fork_usec,
                 srv.persist.total_forks,
                 srv.migrate_sockets.len(),
+                srv.tracking.table.len(),
+                srv.tracking.total_items,
+                srv.tracking.prefixes.len(),
                 st.unexpected_error_replies,
                 st.total_error_replies,
                 st.dump_payload_sanitizations,
@@ -1070,6 +1069,8 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
                 "    Show low level info about the `key` and associated value.",
                 "PROTOCOL <type>",
                 "    Reply with a test value of the specified type.",
+                "PAUSE-CRON <0|1>",
+                "    Stop periodic cron job processing.",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    Setting it to 0 disables expiring keys in background when they are not accessed.",
                 "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
@@ -1090,6 +1091,10 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
         "set-skip-checksum-validation" if argv.len() == 3 => {
             ctx.srv.skip_checksum_validation =
                 crate::util::parse_i64(&argv[2]).unwrap_or(0) != 0;
+            ctx.reply().ok();
+        }
+        "pause-cron" if argv.len() == 3 => {
+            ctx.srv.pause_cron = crate::util::parse_i64(&argv[2]).unwrap_or(0) != 0;
             ctx.reply().ok();
         }
         "set-active-expire" if argv.len() == 3 => {

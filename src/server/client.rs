@@ -75,6 +75,15 @@ pub mod cflags {
     pub const NO_TOUCH: u32 = 1 << 12;
     /// A command is waiting for CLIENT PAUSE to end.
     pub const PAUSED: u32 = 1 << 13;
+    /// CLIENT TRACKING modes (TRACKING itself is above).
+    pub const TRACKING_BCAST: u32 = 1 << 24;
+    pub const TRACKING_OPTIN: u32 = 1 << 25;
+    pub const TRACKING_OPTOUT: u32 = 1 << 26;
+    /// CLIENT CACHING yes/no given for the next command.
+    pub const TRACKING_CACHING: u32 = 1 << 27;
+    pub const TRACKING_NOLOOP: u32 = 1 << 28;
+    /// The redirection target of invalidations is gone.
+    pub const TRACKING_BROKEN_REDIR: u32 = 1 << 29;
 }
 
 pub struct Client {
@@ -128,6 +137,10 @@ pub struct ClientExt {
     /// Blocking state while BLOCKED is set.
     pub blocked: Option<Box<dyn std::any::Any>>,
     pub block_timeout: i64,
+    /// CLIENT TRACKING REDIRECT target (0: none).
+    pub tracking_redirect: u64,
+    /// CLIENT TRACKING BCAST prefixes.
+    pub tracking_prefixes: std::collections::BTreeSet<Vec<u8>>,
 }
 
 impl Client {
@@ -218,17 +231,23 @@ impl Client {
         if self.has(cflags::TRACKING) {
             fl.push('t');
         }
+        if self.has(cflags::TRACKING_BROKEN_REDIR) {
+            fl.push('R');
+        }
+        if self.has(cflags::TRACKING_BCAST) {
+            fl.push('B');
+        }
         if self.has(cflags::DIRTY_CAS) {
             fl.push('d');
         }
         if self.has(cflags::CLOSE_AFTER_REPLY) {
             fl.push('c');
         }
-        if self.has(cflags::UNIX_SOCKET) {
-            fl.push('U');
-        }
         if self.has(cflags::CLOSE_ASAP) {
             fl.push('A');
+        }
+        if self.has(cflags::UNIX_SOCKET) {
+            fl.push('U');
         }
         if self.has(cflags::NO_EVICT) {
             fl.push('e');
@@ -258,7 +277,7 @@ impl Client {
         let omem = self.reply.buf.capacity() as u64;
         let qbuf = self.query.len();
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user={} redir=-1 resp={}{}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user={} redir={} resp={}{}",
             self.id,
             addr,
             laddr,
@@ -283,6 +302,11 @@ impl Client {
             events,
             self.last_cmd,
             self.user,
+            if self.has(cflags::TRACKING) {
+                self.ext.tracking_redirect as i64
+            } else {
+                -1
+            },
             self.reply.resp,
             // Redis 7.2's library fields, shown once a client sets them.
             if self.lib_name.is_some() || self.lib_ver.is_some() {

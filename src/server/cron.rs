@@ -7,6 +7,10 @@ use super::reactor::Reactor;
 /// Runs every 1000/hz ms.
 pub fn server_cron(r: &mut Reactor) {
     let now = crate::util::mstime();
+    // DEBUG PAUSE-CRON: skip the periodic work.
+    if r.srv.pause_cron {
+        return;
+    }
     r.srv.cronloops += 1;
 
     crate::persistence::check_child(&mut r.srv);
@@ -17,8 +21,16 @@ pub fn server_cron(r: &mut Reactor) {
         active_expire_cycle(&mut r.srv, now);
     }
     r.srv.drain_expired();
-    // Deliver expiry notifications and WATCH invalidations.
-    if !r.srv.pending_notifications.is_empty() || !r.srv.dirty_cas_pending.is_empty() {
+    // Keep the client-side caching table within tracking-table-max-keys.
+    if r.srv.tracking.clients() > 0 {
+        super::tracking::limit_used_slots(&mut r.srv);
+    }
+    // Deliver expiry notifications, WATCH and client-side caching
+    // invalidations.
+    if !r.srv.pending_notifications.is_empty()
+        || !r.srv.dirty_cas_pending.is_empty()
+        || !r.srv.tracking.outbox.is_empty()
+    {
         r.deliver_background_events();
     }
     crate::persistence::aof::feed(&mut r.srv);
@@ -103,6 +115,7 @@ impl Reactor {
     /// Publish notifications and flag WATCHers raised outside a command
     /// (active expiry).
     pub fn deliver_background_events(&mut self) {
+        super::tracking::deliver(&mut self.srv, &mut self.clients, None);
         for id in std::mem::take(&mut self.srv.dirty_cas_pending) {
             if let Some(c) = self.clients.by_id(id) {
                 c.flags |= cflags::DIRTY_CAS;

@@ -59,6 +59,23 @@ pub fn process_command(
     if argv.is_empty() {
         return Outcome::Done;
     }
+    let prev_current = std::mem::replace(&mut srv.tracking.current_client, client.id);
+    let is_client_cmd = argv[0].eq_ignore_ascii_case(b"client");
+    let out = process_command_inner(srv, clients, client, argv);
+    // CLIENT CACHING applies to the next command (or transaction) only.
+    if out == Outcome::Done && !client.has(cflags::MULTI) && !is_client_cmd {
+        client.flags &= !cflags::TRACKING_CACHING;
+    }
+    srv.tracking.current_client = prev_current;
+    out
+}
+
+fn process_command_inner(
+    srv: &mut Server,
+    clients: &mut Clients,
+    client: &mut Client,
+    argv: Vec<Bytes>,
+) -> Outcome {
     let now = crate::util::mstime();
     client.last_interaction = now;
 
@@ -103,6 +120,13 @@ pub fn process_command(
     {
         reject(srv, client, Some(cmd_id), "NOAUTH Authentication required.");
         return Outcome::Done;
+    }
+
+    // Keep the client-side caching table within its configured size; the
+    // invalidations this causes go out before the command's reply.
+    if srv.tracking.clients() > 0 {
+        super::tracking::limit_used_slots(srv);
+        super::tracking::deliver(srv, clients, Some(client));
     }
 
     // CLIENT PAUSE: hold writes (or everything) until the pause ends.
@@ -211,6 +235,16 @@ pub fn call(
     // Set before running, so CLIENT LIST shows the command in progress.
     client.last_cmd.clear();
     client.last_cmd.push_str(&srv.commands.names[cmd_id]);
+    // A tracking client's command: a script it runs that reads data makes
+    // the script's declared keys tracked (see below).
+    let tracking_caller = client.id != 0;
+    let saved_caller = if tracking_caller {
+        let caller = (client.has(cflags::TRACKING) && !client.has(cflags::TRACKING_BCAST))
+            .then(|| (client.id, client.flags, argv.to_vec()));
+        Some(std::mem::replace(&mut srv.tracking.script_caller, caller))
+    } else {
+        None
+    };
     let start = std::time::Instant::now();
     {
         let mut ctx = Ctx {
@@ -263,6 +297,30 @@ pub fn call(
     }
 
     srv.drain_expired();
+
+    // Client-side caching: remember the keys a tracking client read. A
+    // read from a script counts for the keys the script declared, on
+    // behalf of the client running it; the read-only script commands
+    // themselves track nothing.
+    if let Some(saved) = saved_caller {
+        srv.tracking.script_caller = saved;
+    }
+    if cmd_flags & flags::READONLY != 0
+        && srv.tracking.clients() > 0
+        && !matches!(
+            srv.commands.names[cmd_id].as_str(),
+            "eval_ro" | "evalsha_ro" | "fcall_ro"
+        )
+    {
+        if !tracking_caller {
+            if let Some((id, fl, a)) = srv.tracking.script_caller.clone() {
+                super::tracking::remember_keys(srv, id, fl, &a);
+            }
+        } else if client.has(cflags::TRACKING) && !client.has(cflags::TRACKING_BCAST) {
+            super::tracking::remember_keys(srv, client.id, client.flags, argv);
+        }
+    }
+
     let also = std::mem::take(&mut srv.also_propagate);
     for (db, a) in also {
         srv.propagate(db, a);

@@ -9,6 +9,7 @@ pub mod exec;
 pub mod log;
 pub mod reactor;
 pub mod stats;
+pub mod tracking;
 
 use std::collections::HashMap;
 
@@ -117,6 +118,10 @@ pub struct Server {
     pub aof: crate::persistence::aof::Aof,
     /// Pub/Sub subscriptions.
     pub pubsub: crate::commands::pubsub::PubSub,
+    /// Client-side caching (CLIENT TRACKING) state.
+    pub tracking: tracking::Tracking,
+    /// DEBUG PAUSE-CRON: skip the periodic work.
+    pub pause_cron: bool,
 }
 
 pub const REDIS_VERSION: &str = crate::REDIS_VERSION;
@@ -171,14 +176,19 @@ impl Server {
             flush_slots: Vec::new(),
             persist: Default::default(),
             aof: Default::default(),
+            tracking: Default::default(),
+            pause_cron: false,
             config,
         }
     }
 
     /// A key's value changed (Redis's signalModifiedKey): WATCHers become
     /// dirty. A key that was already expired when WATCHed and is now simply
-    /// gone counts as unchanged. Client-side caching hooks in here too.
-    pub fn signal_modified_key(&mut self, db: usize, key: &[u8]) {
+    /// gone counts as unchanged. Clients that may cache the key are sent
+    /// an invalidation; `by` is the id of the client that changed it (0
+    /// when none did, e.g. expiry).
+    pub fn signal_modified_key(&mut self, db: usize, key: &[u8], by: u64) {
+        tracking::invalidate_key(self, key, by, true);
         if self.watched_keys.is_empty() {
             return;
         }
@@ -198,8 +208,12 @@ impl Server {
     /// A database is about to be emptied or swapped (FLUSHDB, FLUSHALL,
     /// SWAPDB): WATCHers of keys that exist in it (or in `other`, the db
     /// taking its place) become dirty; watched keys that do not exist, or
-    /// were already expired when watched, are not affected.
+    /// were already expired when watched, are not affected. A flush (no
+    /// `other`) also tells every tracking client that all keys are invalid.
     pub fn signal_db_change(&mut self, db: Option<usize>, other: Option<usize>) {
+        if other.is_none() {
+            tracking::invalidate_on_flush(self);
+        }
         let now = crate::util::mstime();
         let live = |d: &Db, key: &[u8]| {
             d.dict
@@ -267,7 +281,7 @@ impl Server {
                     &k,
                     db,
                 );
-                self.signal_modified_key(db, &k);
+                self.signal_modified_key(db, &k, 0);
                 self.propagate(
                     db,
                     vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(&k)],

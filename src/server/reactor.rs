@@ -542,6 +542,8 @@ impl Reactor {
     /// Work that must happen once every client is reachable again.
     pub fn after_command(&mut self, client: &mut Client) {
         let srv = &mut self.srv;
+        // Invalidations follow the reply of the command that caused them.
+        super::tracking::deliver(srv, &mut self.clients, Some(client));
         if !srv.dirty_cas_pending.is_empty() {
             for id in std::mem::take(&mut srv.dirty_cas_pending) {
                 if client.id == id {
@@ -637,6 +639,13 @@ impl Reactor {
 
     /// Write pending output of every queued client; close the ones done.
     pub fn flush_writes(&mut self) {
+        // Before sleeping: broadcast what changed under tracked prefixes.
+        super::tracking::broadcast(&mut self.srv);
+        super::tracking::deliver(&mut self.srv, &mut self.clients, None);
+        if !self.srv.flush_slots.is_empty() {
+            let slots = std::mem::take(&mut self.srv.flush_slots);
+            self.pending_write.extend(slots);
+        }
         // Writes reach the AOF (and disk, under appendfsync always) before
         // any reply acknowledging them leaves.
         crate::persistence::aof::feed(&mut self.srv);
