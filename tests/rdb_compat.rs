@@ -34,17 +34,7 @@ impl RealRedis {
 }
 
 fn have_redis() -> bool {
-    let ok = Command::new("redis-server")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok {
-        println!("note: redis-server is not installed; skipping the differential check");
-    }
-    ok
+    common::have_tool("redis-server")
 }
 
 /// Start a real Redis in `dir` (loading `dir/dump.rdb` if present).

@@ -165,7 +165,10 @@ fn optin_and_optout() {
     assert_eq!(t.call(&["GET", "k2"]), "_\r\n");
     // CACHING covers only the next command.
     assert_eq!(t.call(&["GET", "k3"]), "_\r\n");
-    assert_eq!(w.call(&["MSET", "k1", "1", "k2", "2", "k3", "3"]), "+OK\r\n");
+    assert_eq!(
+        w.call(&["MSET", "k1", "1", "k2", "2", "k3", "3"]),
+        "+OK\r\n"
+    );
     assert_eq!(read(&mut t), push_invalidate(&["k2"]));
     assert_quiet(&mut t);
     assert_eq!(
@@ -290,7 +293,10 @@ fn trackinginfo_getredir_and_info() {
         t.call(&["CLIENT", "TRACKINGINFO"]),
         "*6\r\n$5\r\nflags\r\n*1\r\n$3\r\noff\r\n$8\r\nredirect\r\n:-1\r\n$8\r\nprefixes\r\n*0\r\n"
     );
-    assert_eq!(t.call(&["CLIENT", "TRACKING", "on", "OPTIN", "NOLOOP"]), "+OK\r\n");
+    assert_eq!(
+        t.call(&["CLIENT", "TRACKING", "on", "OPTIN", "NOLOOP"]),
+        "+OK\r\n"
+    );
     assert_eq!(t.call(&["CLIENT", "CACHING", "yes"]), "+OK\r\n");
     assert_eq!(
         t.call(&["CLIENT", "TRACKINGINFO"]),
@@ -317,7 +323,10 @@ fn trackinginfo_getredir_and_info() {
 
     // A second tracking client that read two keys.
     assert_eq!(o.call(&["CLIENT", "TRACKING", "on"]), "+OK\r\n");
-    assert_eq!(o.call(&["MGET", "k1", "k2", "k1"]), "*3\r\n$-1\r\n$-1\r\n$-1\r\n");
+    assert_eq!(
+        o.call(&["MGET", "k1", "k2", "k1"]),
+        "*3\r\n$-1\r\n$-1\r\n$-1\r\n"
+    );
     let info = o.call(&["INFO"]);
     for line in [
         "tracking_clients:2\r\n",
@@ -359,7 +368,10 @@ fn table_limit_evicts_keys() {
     let mut got = Vec::new();
     for _ in 0..2 {
         let m = read(&mut t);
-        assert!(m.starts_with(">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nk"), "{m}");
+        assert!(
+            m.starts_with(">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nk"),
+            "{m}"
+        );
         got.push(m);
     }
     got.sort();

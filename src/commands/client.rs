@@ -448,8 +448,8 @@ fn tracking(ctx: &mut Ctx, argv: &[Bytes]) {
             };
             redirect = id;
             // The target must exist now (it may go away later).
-            let exists = id > 0
-                && (ctx.client.id == id as u64 || ctx.clients.by_id(id as u64).is_some());
+            let exists =
+                id > 0 && (ctx.client.id == id as u64 || ctx.clients.by_id(id as u64).is_some());
             if !exists {
                 ctx.error("ERR The client ID you want redirect to does not exist");
                 return;
@@ -498,9 +498,10 @@ fn tracking(ctx: &mut Ctx, argv: &[Bytes]) {
             return;
         }
         if bcast {
-            if let Some(msg) =
-                crate::server::tracking::prefix_collision(&ctx.client.ext.tracking_prefixes, &prefixes)
-            {
+            if let Some(msg) = crate::server::tracking::prefix_collision(
+                &ctx.client.ext.tracking_prefixes,
+                &prefixes,
+            ) {
                 ctx.error(&msg);
                 return;
             }
@@ -524,12 +525,16 @@ fn caching(ctx: &mut Ctx, argv: &[Bytes]) {
     }
     if eq_ic(&argv[2], "yes") {
         if !ctx.client.has(cflags::TRACKING_OPTIN) {
-            ctx.error("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.");
+            ctx.error(
+                "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
+            );
             return;
         }
     } else if eq_ic(&argv[2], "no") {
         if !ctx.client.has(cflags::TRACKING_OPTOUT) {
-            ctx.error("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.");
+            ctx.error(
+                "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
+            );
             return;
         }
     } else {

@@ -103,8 +103,8 @@ pub fn enable(srv: &mut Server, c: &mut Client, redirect: u64, options: u32, pre
             enable_prefix(t, c, p);
         }
     }
-    c.flags |= options
-        & (cflags::TRACKING_OPTIN | cflags::TRACKING_OPTOUT | cflags::TRACKING_NOLOOP);
+    c.flags |=
+        options & (cflags::TRACKING_OPTIN | cflags::TRACKING_OPTOUT | cflags::TRACKING_NOLOOP);
     t.modes.insert(c.id, c.flags & ALL_FLAGS);
 }
 

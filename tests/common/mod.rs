@@ -192,3 +192,24 @@ impl Raw {
         matches!(self.s.read(&mut b), Ok(0) | Err(_))
     }
 }
+
+/// Whether an external program used by a differential test is installed.
+/// Elsewhere the test notes the skip; under CI (`CI` set, as `.ci/run`
+/// does) a missing program is a failure, so the comparison always runs there.
+pub fn have_tool(bin: &str) -> bool {
+    let ok = Command::new(bin)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{bin} must be installed in CI"
+        );
+        println!("note: {bin} is not installed; skipping the differential check");
+    }
+    ok
+}
