@@ -6,70 +6,18 @@
 //! Also: rejection of corrupt payloads under sanitize-dump-payload.
 
 mod common;
-use common::{free_port, Server};
+use common::{RealRedis, Server};
 use redis::Value as V;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct RealRedis {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for RealRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl RealRedis {
-    fn conn(&self) -> redis::Connection {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
-            .unwrap()
-            .get_connection()
-            .unwrap()
-    }
-}
-
 fn have_redis() -> bool {
     common::have_tool("redis-server")
 }
 
-/// Start a real Redis in `dir` (loading `dir/dump.rdb` if present).
 fn real_redis(dir: &Path) -> RealRedis {
-    for _ in 0..5 {
-        let port = free_port();
-        let mut child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .args(["--enable-debug-command", "yes"])
-            .arg("--dir")
-            .arg(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn redis-server");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(mut c) = redis::Client::open(format!("redis://127.0.0.1:{}/", port))
-                .and_then(|c| c.get_connection())
-            {
-                // Wait until it has loaded its dataset.
-                if redis::cmd("PING").query::<String>(&mut c).is_ok() {
-                    return RealRedis { child, port };
-                }
-            }
-            if let Ok(Some(_)) = child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    panic!("redis-server did not start");
+    RealRedis::start(dir)
 }
 
 fn tmpdir(name: &str) -> PathBuf {
