@@ -477,7 +477,7 @@ fn start_redis(d: &std::path::Path, port: u16, extra: &[&str]) -> std::process::
         "yes".into(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
-    let child = Command::new("redis-server")
+    let mut child = Command::new("redis-server")
         .args(&args)
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -489,6 +489,8 @@ fn start_redis(d: &std::path::Path, port: u16, extra: &[&str]) -> std::process::
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("redis-server did not start");
 }
 

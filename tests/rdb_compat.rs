@@ -9,8 +9,6 @@ mod common;
 use common::{RealRedis, Server};
 use redis::Value as V;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 fn have_redis() -> bool {
     common::have_tool("redis-server")

@@ -250,7 +250,7 @@ fn redirect_resp2_over_pubsub_and_flush() {
     );
 
     // The redirection target goes away: a RESP3 client is told.
-    assert_eq!(t.call(&["HELLO", "3"]).len() > 10, true);
+    assert!(t.call(&["HELLO", "3"]).starts_with("%"));
     assert_eq!(t.call(&["GET", "key2"]), "_\r\n");
     assert_eq!(r.call(&["QUIT"]), "+OK\r\n");
     assert!(r.is_closed());
@@ -312,7 +312,7 @@ fn trackinginfo_getredir_and_info() {
         t.call(&["CLIENT", "TRACKINGINFO"]),
         "*6\r\n$5\r\nflags\r\n*2\r\n$2\r\non\r\n$5\r\nbcast\r\n$8\r\nredirect\r\n:0\r\n$8\r\nprefixes\r\n*2\r\n$3\r\nbar\r\n$3\r\nfoo\r\n"
     );
-    assert_eq!(t.call(&["HELLO", "3"]).len() > 10, true);
+    assert!(t.call(&["HELLO", "3"]).starts_with("%"));
     assert_eq!(
         t.call(&["CLIENT", "TRACKINGINFO"]),
         "%3\r\n$5\r\nflags\r\n~2\r\n$2\r\non\r\n$5\r\nbcast\r\n$8\r\nredirect\r\n:0\r\n$8\r\nprefixes\r\n*2\r\n$3\r\nbar\r\n$3\r\nfoo\r\n"

@@ -507,7 +507,7 @@ fn build_zset(pairs: Vec<(Vec<u8>, f64)>, lim: &BuildLimits, packed: bool) -> Va
 /// Split a flat element list into pairs, refusing odd counts and (when
 /// asked) duplicate first elements.
 fn pairs_of(elems: Vec<Elem>, dups: bool) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
-    if elems.len() % 2 != 0 {
+    if !elems.len().is_multiple_of(2) {
         return None;
     }
     let mut out = Vec::with_capacity(elems.len() / 2);
