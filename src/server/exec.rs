@@ -326,7 +326,7 @@ pub fn call(
         srv.propagate(db, a);
     }
     let over = srv.propagate_override.take();
-    if srv.dirty != dirty_before {
+    if srv.dirty > dirty_before {
         let db = client.db;
         match over {
             // An empty override: the command's effects were propagated
