@@ -159,14 +159,11 @@ fn kill(ctx: &mut Ctx, argv: &[Bytes]) {
             }
             let v = &argv[i + 1];
             if eq_ic(&argv[i], "id") {
+                // Redis gives the same error for a non-number.
                 match crate::util::parse_i64(v) {
                     Some(n) if n >= 1 => id = Some(n as u64),
-                    Some(_) => {
+                    _ => {
                         ctx.error("ERR client-id should be greater than 0");
-                        return;
-                    }
-                    None => {
-                        ctx.not_int();
                         return;
                     }
                 }

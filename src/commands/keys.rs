@@ -97,10 +97,15 @@ fn exists(ctx: &mut Ctx, argv: &[Bytes]) {
 }
 
 fn type_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
-    let t = ctx
-        .lookup_read(&argv[1])
-        .map(|o| o.val.type_name())
-        .unwrap_or("none");
+    // A read that leaves the access time alone (Redis's LOOKUP_NOTOUCH).
+    let now = ctx.now;
+    let t = ctx.db().lookup(&argv[1], now).map(|o| o.val.type_name());
+    if t.is_some() {
+        ctx.srv.stats.keyspace_hits += 1;
+    } else {
+        ctx.srv.stats.keyspace_misses += 1;
+    }
+    let t = t.unwrap_or("none");
     ctx.reply().status(t);
 }
 
@@ -415,6 +420,17 @@ fn swapdb(ctx: &mut Ctx, argv: &[Bytes]) {
         ctx.srv.dbs.swap(a, b);
         ctx.srv.dbs[a].id = a;
         ctx.srv.dbs[b].id = b;
+        // Clients blocked in either db may now find their key (Redis's
+        // scanDatabaseForReadyKeys); expiry is checked when serving.
+        let ready: Vec<(usize, Vec<u8>)> = ctx
+            .srv
+            .blocking
+            .by_key
+            .keys()
+            .filter(|(d, k)| (*d == a || *d == b) && ctx.srv.dbs[*d].dict.get(k).is_some())
+            .cloned()
+            .collect();
+        ctx.srv.ready_keys.extend(ready);
     }
     ctx.dirty(1);
     ctx.reply().ok();
@@ -519,12 +535,21 @@ fn pexpireat(ctx: &mut Ctx, argv: &[Bytes]) {
 }
 
 /// -2 missing, -1 no TTL, else the expiry.
+/// A key's absolute expiry, -1 without one, -2 when missing; like Redis's
+/// TTL it leaves the access time alone.
 fn expire_of(ctx: &mut Ctx, key: &[u8]) -> i64 {
-    match ctx.lookup_read(key) {
+    let now = ctx.now;
+    let e = match ctx.db().lookup(key, now) {
         None => -2,
         Some(o) if o.expire == NO_EXPIRE => -1,
         Some(o) => o.expire,
+    };
+    if e == -2 {
+        ctx.srv.stats.keyspace_misses += 1;
+    } else {
+        ctx.srv.stats.keyspace_hits += 1;
     }
+    e
 }
 
 fn ttl_generic(ctx: &mut Ctx, argv: &[Bytes], ms: bool, absolute: bool) {

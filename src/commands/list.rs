@@ -585,11 +585,12 @@ fn lset(ctx: &mut Ctx, argv: &[Bytes]) {
     let Some(idx) = ctx.int_arg(&argv[2]) else {
         return;
     };
+    let f = fill(ctx);
     let ok = {
         let Some(l) = list_mut(ctx, key) else { return };
         let len = l.len() as i64;
         let i = if idx < 0 { len + idx } else { idx };
-        i >= 0 && i < len && l.set(i as usize, &argv[3])
+        i >= 0 && i < len && l.set(i as usize, &argv[3], f)
     };
     if !ok {
         return ctx.error("ERR index out of range");

@@ -547,7 +547,36 @@ fn section(ctx: &mut Ctx, sec: &str, o: &mut String) {
                 let _ = write!(o, "errorstat_{}:count={}\r\n", code, n);
             }
         }
-        "latencystats" => o.push_str("# Latencystats\r\n"),
+        "latencystats" => {
+            o.push_str("# Latencystats\r\n");
+            let pcts: Vec<(String, f64)> = srv
+                .config
+                .get("latency-tracking-info-percentiles")
+                .unwrap_or("")
+                .split_whitespace()
+                .filter_map(|p| p.parse::<f64>().ok().map(|v| (p.to_string(), v)))
+                .collect();
+            let mut rows: Vec<(&str, &crate::server::stats::LatencyHistogram)> = srv
+                .stats
+                .latency
+                .iter()
+                .enumerate()
+                .filter_map(|(id, h)| h.as_deref().map(|h| (srv.commands.names[id].as_str(), h)))
+                .collect();
+            rows.sort_by(|a, b| a.0.cmp(b.0));
+            for (name, h) in rows {
+                let vals: Vec<String> = pcts
+                    .iter()
+                    .map(|(n, p)| format!("p{}={:.3}", n, h.value_at(*p) as f64 / 1000.0))
+                    .collect();
+                let _ = write!(
+                    o,
+                    "latency_percentiles_usec_{}:{}\r\n",
+                    name,
+                    vals.join(",")
+                );
+            }
+        }
         "cluster" => o.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
         "keyspace" => {
             o.push_str("# Keyspace\r\n");
@@ -710,11 +739,16 @@ fn config_resetstat(ctx: &mut Ctx, _argv: &[Bytes]) {
 }
 
 fn config_rewrite(ctx: &mut Ctx, _argv: &[Bytes]) {
+    rewrite_config_file(ctx, false);
+}
+
+/// CONFIG REWRITE, and DEBUG CONFIG-REWRITE-FORCE-ALL with `force_all`.
+fn rewrite_config_file(ctx: &mut Ctx, force_all: bool) {
     let Some(path) = ctx.srv.config.file.clone() else {
         ctx.error("ERR The server is running without a config file");
         return;
     };
-    match crate::config::file::rewrite(&ctx.srv.config, &path) {
+    match crate::config::file::rewrite(&ctx.srv.config, &path, force_all) {
         Ok(()) => {
             tracing::info!("CONFIG REWRITE executed with success.");
             ctx.reply().ok();
@@ -1065,6 +1099,9 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
                 "    Save the RDB on disk and reload it back to memory.",
                 "CHANGE-REPL-ID",
                 "    Change the replication IDs of the instance.",
+                "CONFIG-REWRITE-FORCE-ALL",
+                "    Like CONFIG REWRITE but writes all configuration options, including",
+                "    keywords not listed in original configuration file or default values.",
                 "OBJECT <key>",
                 "    Show low level info about the `key` and associated value.",
                 "PROTOCOL <type>",
@@ -1073,6 +1110,9 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
                 "    Stop periodic cron job processing.",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    Setting it to 0 disables expiring keys in background when they are not accessed.",
+                "QUICKLIST-PACKED-THRESHOLD <size>",
+                "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+                "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
                 "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
                 "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
                 "SLEEP <seconds>",
@@ -1198,6 +1238,19 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
             }
         }
         "protocol" if argv.len() == 3 => debug_protocol(ctx, &argv[2]),
+        "config-rewrite-force-all" if argv.len() == 2 => rewrite_config_file(ctx, true),
+        "quicklist-packed-threshold" if argv.len() == 3 => {
+            let sz = std::str::from_utf8(&argv[2])
+                .ok()
+                .and_then(crate::config::params::parse_memory)
+                .filter(|n| *n >= 0);
+            match sz {
+                Some(n) if crate::db::list::set_packed_threshold(n as u64) => ctx.reply().ok(),
+                _ => ctx.error(
+                    "ERR argument must be a memory value bigger than 1 and smaller than 4gb",
+                ),
+            }
+        }
         _ => {
             let msg = format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.", String::from_utf8_lossy(&argv[1]));
             ctx.error(&msg);

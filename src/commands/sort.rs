@@ -130,23 +130,24 @@ fn sort_ro_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
     sort_generic(ctx, argv, true);
 }
 
-/// Keys of SORT: the source, plus the STORE destination when present.
+/// Keys of SORT: the source, plus the destination of the last STORE (as
+/// Redis's sortGetKeys, which does not skip STORE's argument).
 pub fn sort_keys(argv: &[Bytes]) -> Vec<usize> {
-    let mut out = vec![1];
+    let mut store = None;
     let mut j = 2;
     while j < argv.len() {
         let a = &argv[j];
-        let left = argv.len() - j - 1;
-        if eq_ic(a, "limit") && left >= 2 {
+        if eq_ic(a, "limit") {
             j += 2;
-        } else if (eq_ic(a, "get") || eq_ic(a, "by")) && left >= 1 {
+        } else if eq_ic(a, "get") || eq_ic(a, "by") {
             j += 1;
-        } else if eq_ic(a, "store") && left >= 1 {
-            out.push(j + 1);
-            j += 1;
+        } else if eq_ic(a, "store") && j + 1 < argv.len() {
+            store = Some(j + 1);
         }
         j += 1;
     }
+    let mut out = vec![1];
+    out.extend(store);
     out
 }
 

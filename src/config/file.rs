@@ -114,28 +114,46 @@ pub fn from_args(args: &[String]) -> Result<Config, ConfigError> {
         }
     }
     text.push('\n');
-    // "--port 6380 --save '' --bind a b" => lines "port 6380", "save ''", ...
-    let mut line = String::new();
-    while i < args.len() {
-        let a = &args[i];
-        if let Some(name) = a.strip_prefix("--") {
-            if !line.is_empty() {
-                text.push_str(&line);
-                text.push('\n');
-            }
-            line = name.to_string();
-        } else {
-            line.push(' ');
-            line.push_str(&quote_arg(a));
-        }
-        i += 1;
-    }
-    if !line.is_empty() {
-        text.push_str(&line);
-        text.push('\n');
-    }
+    text.push_str(&options_from_args(&args[i..]));
+    text.push('\n');
     load_from_string(&mut cfg, &text, 0)?;
     Ok(cfg)
+}
+
+/// Turn `--name value...` arguments into config lines the way Redis's
+/// main() does: an argument starting with `--` opens a new line unless the
+/// previous option still has no value (then it is that value, so
+/// `--port --bla` sets port to "--bla"); `--save` directly followed by
+/// another option, or last, means `save ""`.
+fn options_from_args(args: &[String]) -> String {
+    let mut out = String::new();
+    let mut handled_last = true;
+    for (j, a) in args.iter().enumerate() {
+        if handled_last && a.starts_with("--") {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&a[2..]);
+            out.push(' ');
+            let words = split_args(a.as_bytes()).map(|v| v.len()).unwrap_or(1);
+            if words == 1 {
+                handled_last = false;
+                let next_is_opt = args.get(j + 1).is_some_and(|n| n.starts_with("--"));
+                let last = j + 1 == args.len();
+                if a.eq_ignore_ascii_case("--save") && (next_is_opt || last) {
+                    out.push_str("\"\"");
+                    handled_last = next_is_opt;
+                }
+            } else {
+                handled_last = true;
+            }
+        } else {
+            out.push_str(&quote_arg(a));
+            out.push(' ');
+            handled_last = true;
+        }
+    }
+    out
 }
 
 /// Quote an argument so split_args gives it back unchanged.
@@ -188,10 +206,19 @@ fn param_lines(name: &str, value: &str) -> Vec<String> {
     }
 }
 
+/// Whether a default value has a config line at all (no master = no
+/// replicaof line, as Redis writes it).
+fn writable_default(p: &super::Param, v: &str) -> bool {
+    p.flags & (super::params::HIDDEN | super::params::NO_REWRITE) == 0
+        && !(p.name == "replicaof" && v.is_empty())
+}
+
 /// CONFIG REWRITE: update the file in place, keeping comments, unknown
 /// directives and the order of lines; options back at their default are
 /// dropped, changed ones not in the file are appended.
-pub fn rewrite(cfg: &Config, path: &std::path::Path) -> std::io::Result<()> {
+/// `force_all` (DEBUG CONFIG-REWRITE-FORCE-ALL) writes every option, defaults
+/// included.
+pub fn rewrite(cfg: &Config, path: &std::path::Path, force_all: bool) -> std::io::Result<()> {
     use super::params::{HIDDEN, PARAMS};
     let old = std::fs::read_to_string(path).unwrap_or_default();
     let mut out: Vec<String> = Vec::new();
@@ -218,14 +245,18 @@ pub fn rewrite(cfg: &Config, path: &std::path::Path) -> std::io::Result<()> {
         done[idx] = true;
         let p = &PARAMS[idx];
         let v = cfg.value_at(idx);
-        if v == p.default {
+        if v == p.default && !(force_all && writable_default(p, v)) {
             continue;
         }
         out.extend(param_lines(p.name, v));
     }
     let mut appended = false;
     for (idx, p) in PARAMS.iter().enumerate() {
-        if done[idx] || p.flags & HIDDEN != 0 || cfg.value_at(idx) == p.default {
+        let v = cfg.value_at(idx);
+        if done[idx]
+            || p.flags & HIDDEN != 0
+            || (v == p.default && !(force_all && writable_default(p, v)))
+        {
             continue;
         }
         if !appended {

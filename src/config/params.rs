@@ -435,13 +435,13 @@ pub static PARAMS: &[Param] = &[
         "shutdown-on-sigint",
         Kind::Enum(&["default", "save", "nosave", "now", "force"]),
         "default",
-        0,
+        MULTI_ARG,
     ),
     p(
         "shutdown-on-sigterm",
         Kind::Enum(&["default", "save", "nosave", "now", "force"]),
         "default",
-        0,
+        MULTI_ARG,
     ),
     p("shutdown-timeout", int(0, 2147483647), "10", 0),
     p("slowlog-log-slower-than", int(-1, i64::MAX), "10000", 0),
@@ -566,6 +566,20 @@ pub fn canonicalize(
     current: &str,
     startup: bool,
 ) -> Result<String, String> {
+    if p.name == "replicaof" && !(args.len() == 1 && args[0].is_empty()) {
+        // Redis's own check of the directive: host and port.
+        if args.len() != 2 {
+            return Err("wrong number of arguments".into());
+        }
+        let no_one = args[0].eq_ignore_ascii_case("no") && args[1].eq_ignore_ascii_case("one");
+        if !no_one
+            && !args[1]
+                .parse::<u16>()
+                .is_ok_and(|_| !args[1].starts_with('+'))
+        {
+            return Err("Invalid master port".into());
+        }
+    }
     let single = || -> Result<&str, String> {
         if args.len() != 1 {
             Err("wrong number of arguments".into())
@@ -601,6 +615,7 @@ pub fn canonicalize(
             }
             Ok(v.to_string())
         }
+        Kind::Enum(opts) if p.flags & MULTI_ARG != 0 => enum_flags(opts, args),
         Kind::Enum(opts) => {
             let s = single()?.to_ascii_lowercase();
             if opts.contains(&s.as_str()) {
@@ -612,6 +627,7 @@ pub fn canonicalize(
                 ))
             }
         }
+        Kind::Str if p.name == "latency-tracking-info-percentiles" => percentiles(args),
         Kind::Str => {
             if p.flags & MULTI_ARG != 0 {
                 Ok(args.join(" "))
@@ -694,6 +710,12 @@ pub fn canonicalize(
                 parse_memory(s)
                     .ok_or_else(|| "argument must be a memory or percent value".to_string())?
             };
+            if v < 0 && v < min {
+                return Err(format!(
+                    "percentage argument must be less or equal to {}",
+                    -min
+                ));
+            }
             if v < min || v > max {
                 return Err(format!(
                     "argument must be between {min} and {max} inclusive"
@@ -713,6 +735,66 @@ pub fn canonicalize(
             Ok(notify_flags_to_str(f))
         }
     }
+}
+
+/// latency-tracking-info-percentiles: numbers in [0, 100], printed as
+/// Redis's "%f" with trailing zeros trimmed ("99.9", "50").
+fn percentiles(args: &[String]) -> Result<String, String> {
+    if args.len() == 1 && args[0].is_empty() {
+        return Ok(String::new());
+    }
+    let mut out = Vec::new();
+    for a in args {
+        let v = crate::util::parse_f64(a.as_bytes())
+            .filter(|v| !v.is_nan())
+            .ok_or("Invalid latency-tracking-info-percentiles parameters")?;
+        if !(0.0..=100.0).contains(&v) {
+            return Err(
+                "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"
+                    .into(),
+            );
+        }
+        let f = format!("{v:.6}");
+        out.push(f.trim_end_matches('0').trim_end_matches('.').to_string());
+    }
+    Ok(out.join(" "))
+}
+
+/// A set of flags (shutdown-on-sigterm "nosave now"): option i > 0 is bit
+/// i - 1, option 0 ("default") is no bit. Printed in table order, as
+/// Redis's configEnumGetName does for bit-flag enums.
+fn enum_flags(opts: &[&str], args: &[String]) -> Result<String, String> {
+    let bad = || {
+        format!(
+            "argument(s) must be one of the following: {}",
+            opts.join(", ")
+        )
+    };
+    if args.is_empty() {
+        return Err(bad());
+    }
+    let mut bits = 0u32;
+    for a in args {
+        let i = opts
+            .iter()
+            .position(|o| o.eq_ignore_ascii_case(a))
+            .ok_or_else(bad)?;
+        if i > 0 {
+            bits |= 1 << (i - 1);
+        }
+    }
+    // SAVE and NOSAVE are the first two flags.
+    if bits & 3 == 3 {
+        return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".into());
+    }
+    if bits == 0 {
+        return Ok(opts[0].to_string());
+    }
+    let names: Vec<&str> = (1..opts.len())
+        .filter(|i| bits & (1 << (i - 1)) != 0)
+        .map(|i| opts[i])
+        .collect();
+    Ok(names.join(" "))
 }
 
 pub fn parse_output_limits(s: &str) -> [OutputLimit; 3] {

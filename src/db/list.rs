@@ -6,6 +6,28 @@
 //! positive: entries per node).
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Elements of at least this many bytes get a "plain" node of their own,
+/// as Redis's quicklist does (1 GB by default; DEBUG
+/// QUICKLIST-PACKED-THRESHOLD lowers it so tests can exercise plain nodes).
+static PACKED_THRESHOLD: AtomicUsize = AtomicUsize::new(1 << 30);
+
+/// Redis's quicklistisSetPackedThreshold: 0 restores the default; sizes
+/// of 4 GB - 1 MB and more are refused.
+pub fn set_packed_threshold(sz: u64) -> bool {
+    if sz > (1u64 << 32) - (1 << 20) {
+        return false;
+    }
+    let sz = if sz == 0 { 1 << 30 } else { sz as usize };
+    PACKED_THRESHOLD.store(sz, Ordering::Relaxed);
+    true
+}
+
+#[inline]
+fn is_large(n: usize) -> bool {
+    n >= PACKED_THRESHOLD.load(Ordering::Relaxed)
+}
 
 fn varint_len(n: usize) -> usize {
     let mut n = n >> 7;
@@ -236,7 +258,7 @@ impl List {
     /// _quicklistNodeAllowInsert: an estimate on the raw length)?
     fn allows(node: Option<&Node>, vlen: usize, fill: i64) -> bool {
         match node {
-            Some(n) if !n.plain => fits(n.lp + vlen + 8, n.count as usize, fill),
+            Some(n) if !n.plain && !is_large(vlen) => fits(n.lp + vlen + 8, n.count as usize, fill),
             _ => false,
         }
     }
@@ -262,6 +284,7 @@ impl List {
             plain: false,
         };
         put_entry(&mut n.buf, v);
+        n.plain = is_large(v.len());
         n
     }
 
@@ -374,13 +397,27 @@ impl List {
         Some(self.nodes[ni].get(i))
     }
 
-    /// Replace element `idx`; false when out of range.
-    pub fn set(&mut self, idx: usize, v: &[u8]) -> bool {
+    /// Replace element `idx`; false when out of range. Like Redis's
+    /// quicklistReplaceEntry: in place inside a packed node, else the new
+    /// value is inserted after the old one, which is then removed.
+    pub fn set(&mut self, idx: usize, v: &[u8], fill: i64) -> bool {
         if idx >= self.len {
             return false;
         }
         let (ni, i) = self.locate(idx);
         let n = &mut self.nodes[ni];
+        let large = is_large(v.len());
+        if n.plain && large {
+            n.buf.clear();
+            put_entry(&mut n.buf, v);
+            n.lp = LP_EMPTY + lp_size(v);
+            return true;
+        }
+        if n.plain || large {
+            self.insert_at(idx, true, v, fill);
+            self.remove(idx);
+            return true;
+        }
         let p = n.offset_of(i);
         let (s, e, next) = read_fwd(&n.buf, p);
         n.lp = n.lp - lp_size(&n.buf[s..e]) + lp_size(v);
@@ -471,6 +508,23 @@ impl List {
         let full = !Self::allows(Some(&self.nodes[ni]), v.len(), fill);
         let at_tail = after && off == count - 1;
         let at_head = !after && off == 0;
+        if is_large(v.len()) {
+            // A plain node of its own, next to the pivot's node, which is
+            // split around the pivot first unless the value goes at one end.
+            self.len += 1;
+            let pos = if self.nodes[ni].plain || at_tail || at_head {
+                if after {
+                    ni + 1
+                } else {
+                    ni
+                }
+            } else {
+                self.split_node(ni, if after { off + 1 } else { off });
+                ni + 1
+            };
+            self.nodes.insert(pos, Self::single(v));
+            return;
+        }
         let avail_next = at_tail && Self::allows(self.nodes.get(ni + 1), v.len(), fill);
         let avail_prev = at_head && ni > 0 && Self::allows(self.nodes.get(ni - 1), v.len(), fill);
         self.len += 1;
@@ -650,7 +704,7 @@ mod tests {
         assert_eq!(v, vec![&b"v1"[..], b"v0", b"f0"]);
         l.insert(5000, &[b'x'; 300], -2);
         assert_eq!(l.get(5000).unwrap(), &[b'x'; 300][..]);
-        assert!(l.set(5000, b"y"));
+        assert!(l.set(5000, b"y", -2));
         assert_eq!(l.get(5000).unwrap(), b"y");
         l.remove_range(10, 9000);
         assert_eq!(l.len(), 1001);

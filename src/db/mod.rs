@@ -184,25 +184,37 @@ impl Db {
 
     /// Set a key's value, dropping any TTL (SET semantics).
     pub fn set(&mut self, key: &[u8], val: Value) {
-        match self.dict.get_mut(key) {
-            Some(o) => {
-                if o.expire != NO_EXPIRE {
-                    self.expires -= 1;
-                }
-                *o = Obj::new(val);
+        let mut val = Some(val);
+        let (o, inserted) = self.dict.get_or_insert_with(key, || {
+            (
+                SBytes::new(key),
+                Obj::new(val.take().unwrap_or(Value::Int(0))),
+            )
+        });
+        if !inserted {
+            if o.expire != NO_EXPIRE {
+                self.expires -= 1;
             }
-            None => self.dict.insert_new(SBytes::new(key), Obj::new(val)),
+            if let Some(v) = val {
+                *o = Obj::new(v);
+            }
         }
     }
 
     /// Set a key's value, keeping its TTL if it has one.
     pub fn set_keep_ttl(&mut self, key: &[u8], val: Value) {
-        match self.dict.get_mut(key) {
-            Some(o) => {
-                o.val = val;
+        let mut val = Some(val);
+        let (o, inserted) = self.dict.get_or_insert_with(key, || {
+            (
+                SBytes::new(key),
+                Obj::new(val.take().unwrap_or(Value::Int(0))),
+            )
+        });
+        if !inserted {
+            if let Some(v) = val {
+                o.val = v;
                 o.lru = lru_clock();
             }
-            None => self.dict.insert_new(SBytes::new(key), Obj::new(val)),
         }
     }
 

@@ -142,11 +142,17 @@ pub fn unblock(srv: &mut Server, client: &mut Client) -> Option<BlockState> {
 /// Unblock a client as if its timeout passed (`error` = None) or with an
 /// error reply (CLIENT UNBLOCK ... ERROR). The caller resumes its input.
 pub fn unblock_with_reply(srv: &mut Server, client: &mut Client, error: Option<&str>) -> bool {
-    if unblock(srv, client).is_none() {
+    let Some(st) = unblock(srv, client) else {
         return false;
-    }
+    };
     match error {
         Some(e) => {
+            // The blocked command failed (Redis's updateStatsOnUnblock).
+            if let Some(id) = srv.commands.lookup(&st.argv).map(|c| c.id) {
+                if let Some(cs) = srv.stats.cmd.get_mut(id) {
+                    cs.failed_calls += 1;
+                }
+            }
             srv.stats.record_error(e);
             client.reply.error_raw(e);
         }

@@ -119,6 +119,10 @@ pub struct Client {
     pub commands_processed: u64,
     /// Peak size of the query buffer since the last cron check.
     pub qbuf_peak: usize,
+    /// Bytes of the query buffer already parsed in the current batch: Redis
+    /// keeps them in its buffer until the batch is done, and CLIENT LIST's
+    /// qbuf counts them.
+    pub qb_pos: usize,
     /// Extension slots for features built on the core (transactions,
     /// pub/sub, tracking, blocking) to keep per-client state.
     pub ext: ClientExt,
@@ -174,6 +178,7 @@ impl Client {
             net_out: 0,
             commands_processed: 0,
             qbuf_peak: 0,
+            qb_pos: 0,
             ext: ClientExt::default(),
         }
     }
@@ -274,8 +279,9 @@ impl Client {
         } else {
             (self.addr.clone(), self.laddr.clone())
         };
-        let omem = self.reply.buf.capacity() as u64;
-        let qbuf = self.query.len();
+        // Redis's omem counts only the reply list beyond its 16 KB buffer.
+        let omem = self.pending_output().saturating_sub(16 * 1024) as u64;
+        let qbuf = self.query.len() + self.qb_pos;
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user={} redir={} resp={}{}",
             self.id,
@@ -292,7 +298,7 @@ impl Client {
             self.ext.shard_channels.len(),
             multi,
             qbuf,
-            self.query.capacity() - qbuf,
+            self.query.capacity().saturating_sub(self.query.len()),
             0,
             self.query.capacity(),
             self.qbuf_peak,

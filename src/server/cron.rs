@@ -21,6 +21,13 @@ pub fn server_cron(r: &mut Reactor) {
         active_expire_cycle(&mut r.srv, now);
     }
     r.srv.drain_expired();
+    // activerehashing: 1 ms of incremental rehash on the first database
+    // that is resizing, as Redis's databasesCron.
+    if r.srv.config.get_bool("activerehashing") {
+        if let Some(db) = r.srv.dbs.iter_mut().find(|d| d.dict.is_rehashing()) {
+            db.dict.rehash_for(1000);
+        }
+    }
     // Keep the client-side caching table within tracking-table-max-keys.
     if r.srv.tracking.clients() > 0 {
         super::tracking::limit_used_slots(&mut r.srv);

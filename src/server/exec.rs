@@ -171,6 +171,17 @@ fn process_command_inner(
         return Outcome::Done;
     }
 
+    // maxmemory: evict first; refuse what may grow memory when that fails
+    // (anything queued in MULTI too, except the commands that end it).
+    if srv.config.maxmemory > 0 && !super::evict::perform_evictions(srv) {
+        let queued = client.has(cflags::MULTI)
+            && !matches!(spec.name, "exec" | "discard" | "quit" | "reset");
+        if cmd_flags & flags::DENYOOM != 0 || queued {
+            reject(srv, client, Some(cmd_id), super::evict::OOM_ERR);
+            return Outcome::Done;
+        }
+    }
+
     // MISCONF: no writes (nor PING, as Redis) while data can't be persisted.
     if cmd_flags & flags::WRITE != 0 || spec.name == "ping" {
         if let Some(e) = crate::persistence::disk_error(srv) {
@@ -228,7 +239,9 @@ pub fn call(
     let dirty_before = srv.dirty;
     let reply_mark = client.reply.buf.len();
     client.reply.pushed = false;
-    srv.stats.cur_cmd_error = false;
+    // Errors of commands run inside this one (EXEC, scripts) count for
+    // them, not for this one: keep the caller's flag and restore it.
+    let outer_error = std::mem::replace(&mut srv.stats.cur_cmd_error, false);
     if client.reply_mode == ReplyMode::Skip {
         client.reply_mode = ReplyMode::SkipThis;
     }
@@ -264,7 +277,8 @@ pub fn call(
             ctx.error("ERR internal error");
         }
     }
-    let dur_us = start.elapsed().as_micros() as i64;
+    let elapsed = start.elapsed();
+    let dur_us = elapsed.as_micros() as i64;
 
     // CLIENT REPLY OFF/SKIP: drop what the command wrote, unless it is
     // RESP3 push data (subscribe confirmations), which Redis still sends.
@@ -283,11 +297,14 @@ pub fn call(
     let st = &mut srv.stats.cmd[cmd_id];
     st.calls += 1;
     st.usec += dur_us as u64;
-    if srv.stats.cur_cmd_error {
+    if std::mem::replace(&mut srv.stats.cur_cmd_error, outer_error) {
         st.failed_calls += 1;
     }
     srv.stats.total_commands_processed += 1;
     client.commands_processed += 1;
+    if srv.config.latency_tracking {
+        srv.stats.record_latency(cmd_id, elapsed.as_nanos() as u64);
+    }
 
     if cmd_flags & flags::SKIP_SLOWLOG == 0
         && srv.config.slowlog_log_slower_than >= 0

@@ -5,6 +5,7 @@ pub mod alloc;
 pub mod blocking;
 pub mod client;
 pub mod cron;
+pub mod evict;
 pub mod exec;
 pub mod log;
 pub mod reactor;

@@ -503,9 +503,11 @@ impl Reactor {
                 proto_max_bulk_len: self.srv.config.proto_max_bulk_len,
                 auth_required: !client.authenticated,
             };
+            let before = client.query.len();
             match client.parse.parse(&mut client.query, limits) {
                 Ok(Parsed::Command(argv)) => {
                     ran += 1;
+                    client.qb_pos += before.saturating_sub(client.query.len());
                     let out = process_command(&mut self.srv, &mut self.clients, &mut client, argv);
                     if out == Outcome::Postponed {
                         break;
@@ -527,6 +529,7 @@ impl Reactor {
                 }
             }
         }
+        client.qb_pos = 0;
         // Release memory held by an idle big query buffer.
         if client.query.is_empty() && client.query.capacity() > 1 << 20 {
             client.query = bytes::BytesMut::with_capacity(16 * 1024);

@@ -36,6 +36,71 @@ pub struct Stats {
     pub ops_samples: std::collections::VecDeque<(i64, u64, u64, u64)>,
     /// Set when the current command replied with an error.
     pub cur_cmd_error: bool,
+    /// Per command id: latency histogram (latency-tracking), allocated on
+    /// the command's first call.
+    pub latency: Vec<Option<Box<LatencyHistogram>>>,
+}
+
+/// Log-linear histogram of command durations in nanoseconds, 1 ns .. 1 s
+/// (Redis's HDR histogram range for latency-tracking): exact below 64 ns,
+/// then 32 buckets per power of two (about 3% wide).
+#[derive(Debug)]
+pub struct LatencyHistogram {
+    counts: Vec<u64>,
+    total: u64,
+}
+
+const LAT_MAX_NS: u64 = 1_000_000_000;
+const LAT_BUCKETS: usize = 64 + (30 - 6) * 32;
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        LatencyHistogram {
+            counts: vec![0; LAT_BUCKETS],
+            total: 0,
+        }
+    }
+}
+
+impl LatencyHistogram {
+    fn index(v: u64) -> usize {
+        let v = v.clamp(1, LAT_MAX_NS);
+        if v < 64 {
+            return v as usize;
+        }
+        let e = 63 - v.leading_zeros() as usize;
+        let m = (v >> (e - 5)) as usize;
+        64 + (e - 6) * 32 + (m - 32)
+    }
+
+    /// The largest value that falls in bucket `i`.
+    fn highest(i: usize) -> u64 {
+        if i < 64 {
+            return i as u64;
+        }
+        let e = (i - 64) / 32 + 6;
+        let m = ((i - 64) % 32 + 32) as u64;
+        ((m + 1) << (e - 5)) - 1
+    }
+
+    pub fn record(&mut self, ns: u64) {
+        self.counts[Self::index(ns)] += 1;
+        self.total += 1;
+    }
+
+    /// The value at percentile `p` (0..=100), as hdr_value_at_percentile.
+    pub fn value_at(&self, p: f64) -> u64 {
+        let want = (((p / 100.0) * self.total as f64) + 0.5) as u64;
+        let want = want.max(1);
+        let mut seen = 0;
+        for (i, c) in self.counts.iter().enumerate() {
+            seen += c;
+            if seen >= want {
+                return Self::highest(i);
+            }
+        }
+        0
+    }
 }
 
 impl Stats {
@@ -57,6 +122,18 @@ impl Stats {
         self.cmd = vec![CmdStat::default(); cmds];
     }
 
+    /// Record a command's duration for INFO latencystats.
+    #[inline]
+    pub fn record_latency(&mut self, cmd_id: usize, ns: u64) {
+        if self.latency.len() <= cmd_id {
+            self.latency
+                .resize_with(self.cmd.len().max(cmd_id + 1), || None);
+        }
+        self.latency[cmd_id]
+            .get_or_insert_with(Default::default)
+            .record(ns);
+    }
+
     /// Instantaneous ops/sec, input and output kbps from the samples.
     pub fn instantaneous(&self) -> (u64, f64, f64) {
         let (Some(first), Some(last)) = (self.ops_samples.front(), self.ops_samples.back()) else {
@@ -70,5 +147,27 @@ impl Stats {
         let inkb = (last.2 - first.2) as f64 / dt / 1024.0;
         let outkb = (last.3 - first.3) as f64 / dt / 1024.0;
         (ops, inkb, outkb)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LatencyHistogram;
+
+    #[test]
+    fn histogram_percentiles() {
+        let mut h = LatencyHistogram::default();
+        for v in 1..=1000u64 {
+            h.record(v * 1000);
+        }
+        let p50 = h.value_at(50.0);
+        assert!((490_000..=520_000).contains(&p50), "{p50}");
+        assert!(h.value_at(100.0) >= 1_000_000);
+        assert!(h.value_at(0.0) >= 1000);
+        h.record(5_000_000_000);
+        assert_eq!(
+            h.value_at(100.0),
+            LatencyHistogram::highest(LatencyHistogram::index(1_000_000_000))
+        );
     }
 }
