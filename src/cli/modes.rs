@@ -919,10 +919,13 @@ pub(crate) fn get_rdb(cli: &mut Cli) {
     let mut file: Box<dyn Write> = if to_stdout {
         Box::new(std::io::stdout())
     } else {
+        use std::os::unix::fs::OpenOptionsExt;
+        // O_CREAT|O_WRONLY, 0644, no truncation: what redis-cli does.
         match std::fs::OpenOptions::new()
             .create(true)
             .write(true)
             .truncate(false)
+            .mode(0o644)
             .open(&filename)
         {
             Ok(f) => Box::new(f),
