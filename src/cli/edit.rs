@@ -9,6 +9,7 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{Context, Editor, Helper};
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// `:set hints` / `:set nohints`.
@@ -25,6 +26,25 @@ pub struct Topic {
 
 pub struct CliHelper {
     pub topics: Vec<Topic>,
+    /// Width of the prompt being shown: linenoise cuts the hint at the
+    /// right edge of the terminal, and shows none once the line reaches it.
+    pub prompt_len: usize,
+    /// The hint as it is drawn. When it reaches the last column, rustyline
+    /// is given one character less (it would wrap the cursor onto a new
+    /// row, which linenoise does not), and highlight_hint() draws it whole.
+    shown: RefCell<String>,
+}
+
+/// Terminal width as linenoise reads it (TIOCGWINSZ on stdout), 80 if unknown.
+fn term_columns() -> usize {
+    // SAFETY: TIOCGWINSZ writes a winsize into the zeroed struct we pass.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) };
+    if r == -1 || ws.ws_col == 0 {
+        80
+    } else {
+        ws.ws_col as usize
+    }
 }
 
 impl Completer for CliHelper {
@@ -66,6 +86,11 @@ impl Hinter for CliHelper {
         if !HINTS.load(Ordering::Relaxed) || pos < line.len() {
             return None;
         }
+        let cols = term_columns();
+        if self.prompt_len + line.len() >= cols {
+            return None;
+        }
+        let room = cols - (self.prompt_len + line.len());
         let argv = super::format::split_args(line.as_bytes())?;
         if argv.is_empty() {
             return None;
@@ -106,17 +131,35 @@ impl Hinter for CliHelper {
             }
             hint = &hint[cut..];
         }
-        Some(if endspace {
+        let mut hint = if endspace {
             hint.to_string()
         } else {
             format!(" {}", hint)
-        })
+        };
+        if hint.len() > room {
+            let mut cut = room;
+            while !hint.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            hint.truncate(cut);
+        }
+        *self.shown.borrow_mut() = hint.clone();
+        if hint.len() == room {
+            hint.pop();
+        }
+        Some(hint)
     }
 }
 
 impl Highlighter for CliHelper {
     fn highlight_hint<'h>(&self, hint: &'h str) -> Cow<'h, str> {
-        Cow::Owned(format!("\x1b[0;90;49m{}\x1b[0m", hint))
+        let shown = self.shown.borrow();
+        let text = if shown.len() > hint.len() && shown.starts_with(hint) {
+            shown.as_str()
+        } else {
+            hint
+        };
+        Cow::Owned(format!("\x1b[0;90;49m{}\x1b[0m", text))
     }
 }
 
@@ -126,14 +169,23 @@ impl Helper for CliHelper {}
 pub type LineEditor = Editor<CliHelper, DefaultHistory>;
 
 pub fn new_editor(topics: Vec<Topic>) -> Option<LineEditor> {
-    let cfg = rustyline::Config::builder()
+    use rustyline::config::Configurer;
+    // linenoise has neither bracketed paste (a pasted block runs line by
+    // line) nor synchronized-update escapes.
+    let mut b = rustyline::Config::builder()
         .max_history_size(100)
         .ok()?
         .auto_add_history(false)
         .completion_type(rustyline::CompletionType::Circular)
-        .build();
+        .bracketed_paste(false);
+    b.enable_synchronized_output(false);
+    let cfg = b.build();
     let mut ed = Editor::with_config(cfg).ok()?;
-    ed.set_helper(Some(CliHelper { topics }));
+    ed.set_helper(Some(CliHelper {
+        topics,
+        prompt_len: 0,
+        shown: RefCell::new(String::new()),
+    }));
     Some(ed)
 }
 

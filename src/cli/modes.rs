@@ -200,12 +200,83 @@ fn help_entry(
     }
 }
 
+/// Command groups in the order redis-cli lists them when it cannot ask
+/// the server.
+const OFFLINE_GROUPS: &[&str] = &[
+    "generic",
+    "string",
+    "list",
+    "set",
+    "sorted-set",
+    "hash",
+    "pubsub",
+    "transactions",
+    "connection",
+    "server",
+    "scripting",
+    "hyperloglog",
+    "cluster",
+    "geo",
+    "stream",
+    "bitmap",
+];
+
+/// The help table used without a server (redis-cli falls back to the
+/// table compiled into it): Ermine's own command table, groups first,
+/// then commands and subcommands by name. It has no argument syntax, so
+/// hints are empty.
+fn builtin_help() -> Vec<HelpEntry> {
+    let mut entries: Vec<HelpEntry> = OFFLINE_GROUPS
+        .iter()
+        .map(|g| HelpEntry {
+            argv: vec![format!("@{}", g)],
+            full: format!("@{}", g),
+            is_group: true,
+            name: String::new(),
+            params: String::new(),
+            summary: String::new(),
+            since: None,
+            group: String::new(),
+        })
+        .collect();
+    let reg = crate::commands::Registry::new();
+    let mut cmds = Vec::new();
+    for c in reg.commands.values() {
+        let mut argvs = vec![(vec![c.spec.name.to_ascii_uppercase()], c.spec)];
+        for sc in c.subcommands.values() {
+            argvs.push((
+                vec![
+                    c.spec.name.to_ascii_uppercase(),
+                    sc.spec.name.to_ascii_uppercase(),
+                ],
+                sc.spec,
+            ));
+        }
+        for (argv, spec) in argvs {
+            let full = argv.join(" ");
+            cmds.push(HelpEntry {
+                argv,
+                full: full.clone(),
+                is_group: false,
+                name: full,
+                params: String::new(),
+                summary: spec.summary.to_string(),
+                since: Some(spec.since.to_string()),
+                group: spec.group.replace('_', "-"),
+            });
+        }
+    }
+    cmds.sort_by(|a, b| a.full.cmp(&b.full));
+    entries.extend(cmds);
+    entries
+}
+
 /// cliInitHelp: build the help table from COMMAND DOCS (or COMMAND on
 /// servers without it).
 fn init_help(cli: &mut Cli) {
     let mut entries = Vec::new();
     if cli.connect(CC_QUIET).is_err() {
-        cli.help = Some(entries);
+        cli.help = Some(builtin_help());
         return;
     }
     let table = cli.command(&[b"COMMAND", b"DOCS"]);
@@ -218,7 +289,6 @@ fn init_help(cli: &mut Cli) {
                     help_entry(&n, None, specs, &mut entries, &mut groups);
                 }
             }
-            entries.sort_by(|a, b| a.full.as_bytes().cmp(b.full.as_bytes()));
             for g in groups {
                 entries.push(HelpEntry {
                     argv: vec![format!("@{}", g)],
@@ -231,9 +301,13 @@ fn init_help(cli: &mut Cli) {
                     group: String::new(),
                 });
             }
+            // Groups sort with the commands ('@' before letters), as redis-cli's qsort does.
+            entries.sort_by(|a, b| a.full.as_bytes().cmp(b.full.as_bytes()));
         }
         None | Some(Reply::Error(_)) => {
-            // Older servers: plain COMMAND gives names and arities.
+            // Older servers: the built-in table, plus what plain COMMAND
+            // lists beyond it (names and arities only).
+            entries = builtin_help();
             if let Some(Reply::Array(cmds)) = cli.command(&[b"COMMAND"]) {
                 for c in cmds {
                     let Reply::Array(f) = c else { return };
@@ -246,6 +320,12 @@ fn init_help(cli: &mut Cli) {
                         break;
                     };
                     let name = lossy(name).to_ascii_uppercase();
+                    if entries
+                        .iter()
+                        .any(|e| e.argv[0].eq_ignore_ascii_case(&name))
+                    {
+                        continue;
+                    }
                     let mut params = String::new();
                     let mut args = arity.unsigned_abs() as i64 - 1;
                     if *first == 1 {
@@ -508,6 +588,9 @@ pub(crate) fn repl(cli: &mut Cli) {
         } else {
             "not connected> ".to_string()
         };
+        if let Some(h) = editor.as_mut().and_then(|e| e.helper_mut()) {
+            h.prompt_len = prompt.len();
+        }
         let line = match editor.as_mut() {
             Some(ed) => match ed.readline(&prompt) {
                 Ok(l) => l.into_bytes(),
@@ -836,10 +919,13 @@ pub(crate) fn get_rdb(cli: &mut Cli) {
     let mut file: Box<dyn Write> = if to_stdout {
         Box::new(std::io::stdout())
     } else {
+        use std::os::unix::fs::OpenOptionsExt;
+        // O_CREAT|O_WRONLY, 0644, no truncation: what redis-cli does.
         match std::fs::OpenOptions::new()
             .create(true)
             .write(true)
             .truncate(false)
+            .mode(0o644)
             .open(&filename)
         {
             Ok(f) => Box::new(f),
