@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod persistence;
 pub mod protocol;
+pub mod replication;
 pub mod scripting;
 pub mod server;
 pub mod util;

@@ -64,7 +64,11 @@ fn info(ctx: &mut Ctx, _argv: &[Bytes]) {
 
 /// normal / master / replica / pubsub, as CLIENT LIST TYPE names them.
 fn client_type(c: &Client) -> &'static str {
-    if c.has(cflags::PUBSUB) {
+    if c.has(cflags::MASTER) {
+        "master"
+    } else if c.has(cflags::SLAVE) && !c.has(cflags::MONITOR) {
+        "replica"
+    } else if c.has(cflags::PUBSUB) {
         "pubsub"
     } else {
         "normal"

@@ -14,6 +14,7 @@ pub mod hash;
 pub mod keys;
 pub mod list;
 pub mod pubsub;
+pub mod replication;
 pub mod scripting;
 pub mod server;
 pub mod set;
@@ -322,6 +323,7 @@ fn tables() -> Vec<&'static [CommandSpec]> {
         scripting::COMMANDS,
         dump::COMMANDS,
         bitops::COMMANDS,
+        replication::COMMANDS,
     ]
 }
 

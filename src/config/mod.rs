@@ -50,6 +50,8 @@ pub struct Config {
     pub lazyfree_lazy_user_del: bool,
     pub lazyfree_lazy_user_flush: bool,
     pub latency_tracking: bool,
+    pub min_replicas_to_write: i64,
+    pub min_replicas_max_lag: i64,
 }
 
 impl Default for Config {
@@ -87,6 +89,8 @@ impl Default for Config {
             lazyfree_lazy_user_del: false,
             lazyfree_lazy_user_flush: false,
             latency_tracking: true,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag: 10,
         };
         c.apply();
         c
@@ -204,5 +208,7 @@ impl Config {
         self.lazyfree_lazy_user_del = self.get_bool("lazyfree-lazy-user-del");
         self.lazyfree_lazy_user_flush = self.get_bool("lazyfree-lazy-user-flush");
         self.latency_tracking = self.get_bool("latency-tracking");
+        self.min_replicas_to_write = n(self, "min-replicas-to-write");
+        self.min_replicas_max_lag = n(self, "min-replicas-max-lag");
     }
 }

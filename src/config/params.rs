@@ -413,13 +413,7 @@ pub static PARAMS: &[Param] = &[
         "yes",
         0,
     ),
-    pa(
-        "replicaof",
-        "slaveof",
-        Kind::Str,
-        "",
-        IMMUTABLE | MULTI_ARG | UNSUPPORTED,
-    ),
+    pa("replicaof", "slaveof", Kind::Str, "", IMMUTABLE | MULTI_ARG),
     p("requirepass", S, "", 0),
     p(
         "sanitize-dump-payload",
@@ -628,6 +622,20 @@ pub fn canonicalize(
             }
         }
         Kind::Str if p.name == "latency-tracking-info-percentiles" => percentiles(args),
+        Kind::Str if p.name == "replicaof" => {
+            // `replicaof <host> <port>` or `replicaof no one`.
+            let parts: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+            if parts.len() != 2 {
+                return Err("wrong number of arguments".into());
+            }
+            if parts[0].eq_ignore_ascii_case("no") && parts[1].eq_ignore_ascii_case("one") {
+                return Ok(String::new());
+            }
+            if parts[1].parse::<u16>().is_err() {
+                return Err("Invalid master port".into());
+            }
+            Ok(parts.join(" "))
+        }
         Kind::Str => {
             if p.flags & MULTI_ARG != 0 {
                 Ok(args.join(" "))

@@ -116,6 +116,16 @@ pub fn lru_clock() -> u32 {
     (crate::util::mstime() / 1000) as u32
 }
 
+/// How lookups treat keys whose TTL passed (`EXPIRE_*`). A replica never
+/// deletes them itself: its master sends a DEL.
+pub static EXPIRE_MODE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+/// Delete expired keys when looked up (a master).
+pub const EXPIRE_DELETE: u8 = 0;
+/// Keys are live until deleted (applying the master's stream).
+pub const EXPIRE_KEEP: u8 = 1;
+/// Expired keys look absent but stay (a read-only replica's clients).
+pub const EXPIRE_HIDE: u8 = 2;
+
 pub struct Db {
     pub id: usize,
     pub dict: Dict<SBytes, Obj>,
@@ -151,11 +161,15 @@ impl Db {
 
     /// Delete `key` if its TTL has passed; returns true if it did.
     fn expire_if_needed(&mut self, key: &[u8], now: i64) -> bool {
+        let mode = EXPIRE_MODE.load(std::sync::atomic::Ordering::Relaxed);
+        if mode == EXPIRE_KEEP {
+            return false;
+        }
         let expired = match self.dict.get(key) {
             Some(o) => o.expire != NO_EXPIRE && o.expire <= now,
             None => false,
         };
-        if expired {
+        if expired && mode == EXPIRE_DELETE {
             if let Some((k, _)) = self.dict.remove(key) {
                 self.expires -= 1;
                 self.expired_pending.push(k);
@@ -166,7 +180,9 @@ impl Db {
 
     /// Look a key up for reading or writing, expiring it lazily first.
     pub fn lookup(&mut self, key: &[u8], now: i64) -> Option<&mut Obj> {
-        self.expire_if_needed(key, now);
+        if self.expire_if_needed(key, now) {
+            return None;
+        }
         self.dict.get_mut(key)
     }
 

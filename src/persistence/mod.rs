@@ -59,7 +59,7 @@ impl Default for State {
     }
 }
 
-fn rdb_path(srv: &Server) -> std::path::PathBuf {
+pub fn rdb_path(srv: &Server) -> std::path::PathBuf {
     let name = srv
         .config
         .get("dbfilename")
@@ -134,7 +134,7 @@ pub fn disk_error(srv: &Server) -> Option<String> {
 }
 
 /// Write `data` to a temp file, fsync it, and rename it over `path`.
-fn write_atomically(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+pub fn write_atomically(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
     let tmp = std::path::PathBuf::from(format!("temp-{}.rdb", std::process::id()));
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(data)?;
@@ -240,6 +240,10 @@ pub fn check_child(srv: &mut Server) {
             srv.persist.scheduled = false;
             let _ = bgsave(srv);
         }
+        return;
+    }
+    // A transfer straight to replica sockets left nothing on disk.
+    if crate::replication::rdb_child_done(srv, pid, ok, signal) {
         return;
     }
     let now = crate::util::mstime();

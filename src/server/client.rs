@@ -75,6 +75,10 @@ pub mod cflags {
     pub const NO_TOUCH: u32 = 1 << 12;
     /// A command is waiting for CLIENT PAUSE to end.
     pub const PAUSED: u32 = 1 << 13;
+    /// A replica attached to us (SYNC/PSYNC).
+    pub const SLAVE: u32 = 1 << 14;
+    /// The link to our master.
+    pub const MASTER: u32 = 1 << 15;
     /// CLIENT TRACKING modes (TRACKING itself is above).
     pub const TRACKING_BCAST: u32 = 1 << 24;
     pub const TRACKING_OPTIN: u32 = 1 << 25;
@@ -223,6 +227,11 @@ impl Client {
         let mut fl = String::new();
         if self.has(cflags::MONITOR) {
             fl.push('O');
+        } else if self.has(cflags::SLAVE) {
+            fl.push('S');
+        }
+        if self.has(cflags::MASTER) {
+            fl.push('M');
         }
         if self.has(cflags::PUBSUB) {
             fl.push('P');

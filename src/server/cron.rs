@@ -17,7 +17,8 @@ pub fn server_cron(r: &mut Reactor) {
     crate::persistence::check_save_points(&mut r.srv);
     crate::commands::dump::close_idle_migrate_sockets(&mut r.srv);
 
-    if r.srv.active_expire_enabled {
+    // A replica's keys expire when its master says so (DEL in the stream).
+    if r.srv.active_expire_enabled && !crate::replication::is_replica(&r.srv) {
         active_expire_cycle(&mut r.srv, now);
     }
     r.srv.drain_expired();
@@ -41,8 +42,10 @@ pub fn server_cron(r: &mut Reactor) {
         r.deliver_background_events();
     }
     crate::persistence::aof::feed(&mut r.srv);
+    crate::replication::feed(&mut r.srv);
     r.srv.propagated.clear();
     crate::persistence::aof::cron(&mut r.srv);
+    crate::replication::cron(r);
 
     super::blocking::check_timeouts(r, now);
 
@@ -55,6 +58,8 @@ pub fn server_cron(r: &mut Reactor) {
             .filter(|c| {
                 !c.has(cflags::PUBSUB)
                     && !c.has(cflags::BLOCKED)
+                    && !c.has(cflags::SLAVE)
+                    && !c.has(cflags::MASTER)
                     && !c.has(cflags::MONITOR)
                     && (now - c.last_interaction) / 1000 > timeout as i64
             })

@@ -183,11 +183,17 @@ fn process_command_inner(
     }
 
     // MISCONF: no writes (nor PING, as Redis) while data can't be persisted.
-    if cmd_flags & flags::WRITE != 0 || spec.name == "ping" {
+    if (cmd_flags & flags::WRITE != 0 || spec.name == "ping") && !client.has(cflags::MASTER) {
         if let Some(e) = crate::persistence::disk_error(srv) {
             reject(srv, client, Some(cmd_id), &e);
             return Outcome::Done;
         }
+    }
+
+    // -NOREPLICAS, -READONLY (a read-only replica), -MASTERDOWN.
+    if let Some(e) = crate::replication::reject_command(srv, client, spec.name, cmd_flags) {
+        reject(srv, client, Some(cmd_id), e);
+        return Outcome::Done;
     }
 
     if client.has(cflags::MULTI) {

@@ -123,6 +123,8 @@ pub struct Server {
     pub tracking: tracking::Tracking,
     /// DEBUG PAUSE-CRON: skip the periodic work.
     pub pause_cron: bool,
+    /// Replication: replicas, backlog, the link to our master.
+    pub repl: crate::replication::Repl,
 }
 
 pub const REDIS_VERSION: &str = crate::REDIS_VERSION;
@@ -179,6 +181,7 @@ impl Server {
             aof: Default::default(),
             tracking: Default::default(),
             pause_cron: false,
+            repl: Default::default(),
             config,
         }
     }

@@ -426,6 +426,7 @@ impl Reactor {
                 .saturating_sub(c.query.len())
             > limit
             && !c.query.is_empty()
+            && !c.has(cflags::MASTER)
         {
             warn!("Closing client that reached max query buffer length: {} (qbuf initial bytes: {:?})", c.info_line(crate::util::mstime()), String::from_utf8_lossy(&c.query[..c.query.len().min(64)]));
             self.srv.stats.client_qbuf_limit_disconnections += 1;
@@ -473,6 +474,11 @@ impl Reactor {
         let Some(mut client) = self.clients.take(slot) else {
             return;
         };
+        if client.has(cflags::MASTER) {
+            // Our master's link: handshake, RDB, then its stream.
+            crate::replication::replica::process_master_input(self, slot, client);
+            return;
+        }
         let mut ran = 0;
         if let Some(argv) = client.pending_argv.take() {
             client.flags &= !cflags::PAUSED;
@@ -601,13 +607,20 @@ impl Reactor {
                 }
             }
         }
-        // The AOF (and replicas) consume what the command propagated.
+        // The AOF and replicas consume what the command propagated.
         crate::persistence::aof::feed(srv);
+        crate::replication::feed(srv);
         srv.propagated.clear();
     }
 
     fn check_output_limits(&mut self, client: &mut Client) {
-        let class = if client.has(cflags::PUBSUB) { 2 } else { 0 };
+        let class = if client.has(cflags::PUBSUB) {
+            2
+        } else if client.has(cflags::SLAVE) {
+            1
+        } else {
+            0
+        };
         if client.has(cflags::MONITOR) {
             return;
         }
@@ -642,6 +655,7 @@ impl Reactor {
 
     /// Write pending output of every queued client; close the ones done.
     pub fn flush_writes(&mut self) {
+        crate::replication::before_sleep(self);
         // Before sleeping: broadcast what changed under tracked prefixes.
         super::tracking::broadcast(&mut self.srv);
         super::tracking::deliver(&mut self.srv, &mut self.clients, None);
@@ -652,7 +666,10 @@ impl Reactor {
         // Writes reach the AOF (and disk, under appendfsync always) before
         // any reply acknowledging them leaves.
         crate::persistence::aof::feed(&mut self.srv);
+        crate::replication::feed(&mut self.srv);
         self.srv.propagated.clear();
+        let slots = crate::replication::deliver(&mut self.srv, &mut self.clients);
+        self.pending_write.extend(slots);
         if !self.srv.aof.buf.is_empty() {
             crate::persistence::aof::flush(&mut self.srv, false);
         }
@@ -717,6 +734,7 @@ impl Reactor {
             Conn::None => {}
         }
         crate::commands::connection::on_client_close(&mut self.srv, &mut c);
+        crate::replication::on_client_close(&mut self.srv, &mut c);
         self.clients.forget(c.id);
         c.conn.shutdown();
         debug!("Client closed connection id={} addr={}", c.id, c.addr);
