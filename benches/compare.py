@@ -147,13 +147,14 @@ def load_memory(port, phase):
         c.sendall(b"".join(buf))
         # Each reply is one line (+OK / :1).
         got = 0
-        data = b""
+        prev = b""
         while got < count:
             chunk = c.recv(1 << 20)
             if not chunk:
                 break
-            got += chunk.count(b"\r\n")
-            data = chunk
+            # Count line ends, including one split across two reads.
+            got += (prev + chunk).count(b"\r\n") - prev.count(b"\r\n")
+            prev = chunk[-1:]
 
 
 def main():
