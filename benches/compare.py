@@ -125,6 +125,10 @@ def load_memory(port, phase):
     elif phase == "hashes":
         cmds = (resp("HSET", f"hash:{h}", f"field:{i:08d}", f"v{i:015d}") for h in range(100) for i in range(10000))
         count = 1_000_000
+    elif phase == "smallhashes":
+        cmds = (resp("HSET", f"user:{i:012d}", *[x for f in range(5) for x in (f"field{f}", f"v{i:015d}")])
+                for i in range(1_000_000))
+        count = 1_000_000
     elif phase == "zsets":
         cmds = (resp("ZADD", f"zset:{h}", i, f"member:{i:08d}") for h in range(100) for i in range(10000))
         count = 1_000_000
@@ -143,13 +147,14 @@ def load_memory(port, phase):
         c.sendall(b"".join(buf))
         # Each reply is one line (+OK / :1).
         got = 0
-        data = b""
+        prev = b""
         while got < count:
             chunk = c.recv(1 << 20)
             if not chunk:
                 break
-            got += chunk.count(b"\r\n")
-            data = chunk
+            # Count line ends, including one split across two reads.
+            got += (prev + chunk).count(b"\r\n") - prev.count(b"\r\n")
+            prev = chunk[-1:]
 
 
 def main():
@@ -161,6 +166,7 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--phases", default="", help="memory phases to run (default: all)")
     a = ap.parse_args()
     only = set(x.strip().upper() for x in a.only.split(",") if x.strip())
     tmp = tempfile.mkdtemp(prefix="ermine-bench-")
@@ -190,7 +196,9 @@ def main():
                           f"{med['redis'][1]:>14.3f}{med['ermine'][1]:>15.3f}{cpu:>10.2f}", flush=True)
         if not a.skip_memory:
             print(f"\n{'memory phase':<22}{'redis RSS MB':>14}{'ermine RSS MB':>15}{'ratio':>8}")
-            for phase, label in (("strings", "1M strings"), ("hashes", "100 hashes x 10k"), ("zsets", "100 zsets x 10k"), ("lists", "100 lists x 10k")):
+            for phase, label in (("strings", "1M strings"), ("hashes", "100 hashes x 10k"), ("smallhashes", "1M hashes x 5 fields"), ("zsets", "100 zsets x 10k"), ("lists", "100 lists x 10k")):
+                if a.phases and phase not in a.phases.split(","):
+                    continue
                 rss = {}
                 for s in ("redis", "ermine"):
                     p, port = servers[s]

@@ -162,8 +162,8 @@ pub static COMMANDS: &[CommandSpec] = &[
 fn limits(ctx: &Ctx) -> Limits {
     let c = &ctx.srv.config;
     Limits {
-        entries: c.get_i64("hash-max-listpack-entries").max(0) as usize,
-        value: c.get_i64("hash-max-listpack-value").max(0) as usize,
+        entries: c.hash_max_listpack_entries.max(0) as usize,
+        value: c.hash_max_listpack_value.max(0) as usize,
     }
 }
 

@@ -274,11 +274,7 @@ fn blmpop_keys(argv: &[Bytes]) -> Vec<usize> {
 
 /// `list-max-listpack-size`, Redis's default when absent.
 pub fn fill(ctx: &Ctx) -> i64 {
-    let c = &ctx.srv.config;
-    match c.get("list-max-listpack-size") {
-        Some(v) => v.parse().unwrap_or(-2),
-        None => -2,
-    }
+    ctx.srv.config.list_max_listpack_size
 }
 
 /// What a key holds, for a list command.

@@ -296,8 +296,35 @@ impl Command {
     }
 }
 
+/// Hasher of the command table, looked up once per command: the dict's
+/// one-pass SipHash instead of std's streaming one.
+#[derive(Default, Clone, Copy)]
+pub struct NameHash;
+
+pub struct NameHasher(u64);
+
+impl std::hash::BuildHasher for NameHash {
+    type Hasher = NameHasher;
+    fn build_hasher(&self) -> NameHasher {
+        NameHasher(0)
+    }
+}
+
+impl std::hash::Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = self.0.rotate_left(7) ^ crate::db::dict::hash_bytes(bytes);
+    }
+    fn write_u8(&mut self, b: u8) {
+        // str's terminator byte.
+        self.0 ^= b as u64;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 pub struct Registry {
-    pub commands: HashMap<String, Command>,
+    pub commands: HashMap<String, Command, NameHash>,
     /// Full names ("get", "config|get") by command id.
     pub names: Vec<String>,
     /// Total number of commands and subcommands (size of stats arrays).
@@ -329,7 +356,7 @@ fn tables() -> Vec<&'static [CommandSpec]> {
 
 impl Registry {
     pub fn new() -> Registry {
-        let mut commands = HashMap::new();
+        let mut commands = HashMap::with_hasher(NameHash);
         let mut next_id = 0;
         for t in tables() {
             for spec in t {
@@ -377,6 +404,17 @@ impl Registry {
             return Some(c);
         }
         c.subcommands.get(lower_key(&argv[1]).as_str())
+    }
+
+    /// rename-command: the command answers to `to` only ("" = disabled).
+    pub fn rename(&mut self, from: &str, to: &str) -> bool {
+        let Some(c) = self.commands.remove(from) else {
+            return false;
+        };
+        if !to.is_empty() {
+            self.commands.insert(to.to_string(), c);
+        }
+        true
     }
 
     pub fn lookup_name(&self, name: &[u8]) -> Option<&Command> {

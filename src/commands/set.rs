@@ -276,7 +276,7 @@ pub static COMMANDS: &[CommandSpec] = &[
 
 /// set-max-intset-entries.
 pub fn max_intset(ctx: &Ctx) -> usize {
-    let v = ctx.srv.config.get_i64("set-max-intset-entries");
+    let v = ctx.srv.config.set_max_intset_entries;
     if v <= 0 {
         DEFAULT_MAX_INTSET_ENTRIES
     } else {

@@ -54,7 +54,7 @@ fn list_elements(v: &Value) -> Vec<Vec<u8>> {
 
 /// A list value holding `items` (head to tail), for SORT ... STORE.
 fn make_list(ctx: &Ctx, items: Vec<Vec<u8>>) -> Option<Value> {
-    let fill = ctx.srv.config.get_i64("list-max-listpack-size");
+    let fill = ctx.srv.config.list_max_listpack_size;
     Some(Value::List(Box::new(crate::db::list::List::from_iter(
         items.iter().map(|i| i.as_slice()),
         fill,

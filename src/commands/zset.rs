@@ -550,24 +550,10 @@ pub static COMMANDS: &[CommandSpec] = &[
 /// zset-max-listpack-entries / zset-max-listpack-value.
 pub fn limits(ctx: &Ctx) -> Limits {
     let cfg = &ctx.srv.config;
-    let get = |names: &[&str], def: usize| -> usize {
-        for n in names {
-            if cfg.lookup(n).is_some() {
-                let v = cfg.get_i64(n);
-                return if v < 0 { def } else { v as usize };
-            }
-        }
-        def
-    };
+    let get = |v: i64, def: usize| if v < 0 { def } else { v as usize };
     Limits {
-        entries: get(
-            &["zset-max-listpack-entries", "zset-max-ziplist-entries"],
-            DEFAULT_MAX_LISTPACK_ENTRIES,
-        ),
-        value: get(
-            &["zset-max-listpack-value", "zset-max-ziplist-value"],
-            DEFAULT_MAX_LISTPACK_VALUE,
-        ),
+        entries: get(cfg.zset_max_listpack_entries, DEFAULT_MAX_LISTPACK_ENTRIES),
+        value: get(cfg.zset_max_listpack_value, DEFAULT_MAX_LISTPACK_VALUE),
     }
 }
 

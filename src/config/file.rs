@@ -64,10 +64,15 @@ pub fn load_from_string(cfg: &mut Config, text: &str, depth: usize) -> Result<()
             load_from_string(cfg, &text, depth + 1)?;
             continue;
         }
-        if matches!(
-            name.as_str(),
-            "rename-command" | "user" | "loadmodule" | "sentinel"
-        ) {
+        if name == "rename-command" {
+            if args.len() != 3 {
+                return Err(err("Bad directive or wrong number of arguments"));
+            }
+            cfg.renames
+                .push((args[1].to_ascii_lowercase(), args[2].to_ascii_lowercase()));
+            continue;
+        }
+        if matches!(name.as_str(), "user" | "loadmodule" | "sentinel") {
             // Handled by the features that own them; accepted here.
             continue;
         }

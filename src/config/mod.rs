@@ -27,6 +27,8 @@ pub struct Config {
     index: HashMap<&'static str, usize>,
     /// Path of the config file, if any (CONFIG REWRITE writes it).
     pub file: Option<std::path::PathBuf>,
+    /// rename-command directives, (old, new); new "" disables the command.
+    pub renames: Vec<(String, String)>,
 
     // Typed copies of frequently read parameters.
     pub port: u16,
@@ -52,6 +54,13 @@ pub struct Config {
     pub latency_tracking: bool,
     pub min_replicas_to_write: i64,
     pub min_replicas_max_lag: i64,
+    // Encoding thresholds, read on every write of a collection.
+    pub hash_max_listpack_entries: i64,
+    pub hash_max_listpack_value: i64,
+    pub zset_max_listpack_entries: i64,
+    pub zset_max_listpack_value: i64,
+    pub list_max_listpack_size: i64,
+    pub set_max_intset_entries: i64,
 }
 
 impl Default for Config {
@@ -68,6 +77,7 @@ impl Default for Config {
             values,
             index,
             file: None,
+            renames: Vec::new(),
             port: 6379,
             bind: vec![],
             databases: 16,
@@ -91,6 +101,12 @@ impl Default for Config {
             latency_tracking: true,
             min_replicas_to_write: 0,
             min_replicas_max_lag: 10,
+            hash_max_listpack_entries: 128,
+            hash_max_listpack_value: 64,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+            list_max_listpack_size: -2,
+            set_max_intset_entries: 512,
         };
         c.apply();
         c
@@ -210,5 +226,11 @@ impl Config {
         self.latency_tracking = self.get_bool("latency-tracking");
         self.min_replicas_to_write = n(self, "min-replicas-to-write");
         self.min_replicas_max_lag = n(self, "min-replicas-max-lag");
+        self.hash_max_listpack_entries = n(self, "hash-max-listpack-entries");
+        self.hash_max_listpack_value = n(self, "hash-max-listpack-value");
+        self.zset_max_listpack_entries = n(self, "zset-max-listpack-entries");
+        self.zset_max_listpack_value = n(self, "zset-max-listpack-value");
+        self.list_max_listpack_size = n(self, "list-max-listpack-size");
+        self.set_max_intset_entries = n(self, "set-max-intset-entries");
     }
 }

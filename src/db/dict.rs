@@ -8,12 +8,64 @@ use std::borrow::Borrow;
 use std::hash::BuildHasher;
 use std::sync::OnceLock;
 
-static SEED: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
+/// SipHash key, random per process (from the OS, through std's RandomState).
+static SEED: OnceLock<(u64, u64)> = OnceLock::new();
 
+fn seed() -> (u64, u64) {
+    *SEED.get_or_init(|| {
+        let rs = std::collections::hash_map::RandomState::new();
+        (rs.hash_one(0x5eed_u64), rs.hash_one(0xfeed_u64))
+    })
+}
+
+/// SipHash-1-2 of a byte string with the process's random key: the keyed
+/// hash Redis uses for its dicts (resistant to collision flooding), done
+/// in one pass over the slice rather than through std's streaming Hasher.
 #[inline]
 pub fn hash_bytes(b: &[u8]) -> u64 {
-    SEED.get_or_init(std::collections::hash_map::RandomState::new)
-        .hash_one(b)
+    let (k0, k1) = seed();
+    let mut v0 = 0x736f_6d65_7073_6575 ^ k0;
+    let mut v1 = 0x646f_7261_6e64_6f6d ^ k1;
+    let mut v2 = 0x6c79_6765_6e65_7261 ^ k0;
+    let mut v3 = 0x7465_6462_7974_6573 ^ k1;
+    macro_rules! round {
+        () => {
+            v0 = v0.wrapping_add(v1);
+            v1 = v1.rotate_left(13);
+            v1 ^= v0;
+            v0 = v0.rotate_left(32);
+            v2 = v2.wrapping_add(v3);
+            v3 = v3.rotate_left(16);
+            v3 ^= v2;
+            v0 = v0.wrapping_add(v3);
+            v3 = v3.rotate_left(21);
+            v3 ^= v0;
+            v2 = v2.wrapping_add(v1);
+            v1 = v1.rotate_left(17);
+            v1 ^= v2;
+            v2 = v2.rotate_left(32);
+        };
+    }
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let m = u64::from_le_bytes(w);
+        v3 ^= m;
+        round!();
+        v0 ^= m;
+    }
+    let mut last = (b.len() as u64) << 56;
+    for (i, &x) in chunks.remainder().iter().enumerate() {
+        last |= (x as u64) << (8 * i);
+    }
+    v3 ^= last;
+    round!();
+    v0 ^= last;
+    v2 ^= 0xff;
+    round!();
+    round!();
+    v0 ^ v1 ^ v2 ^ v3
 }
 
 struct Node<K, V> {
@@ -139,7 +191,10 @@ impl<K: Borrow<[u8]>, V> Dict<K, V> {
         if self.is_empty() {
             return None;
         }
-        let h = hash_bytes(key);
+        self.kv_hashed(hash_bytes(key), key)
+    }
+
+    fn kv_hashed(&self, h: u64, key: &[u8]) -> Option<(&K, &V)> {
         let tables = if self.is_rehashing() { 2 } else { 1 };
         for t in 0..tables {
             let tab = &self.tables[t];
@@ -161,8 +216,17 @@ impl<K: Borrow<[u8]>, V> Dict<K, V> {
         if self.is_empty() {
             return None;
         }
+        self.get_mut_hashed(hash_bytes(key), key)
+    }
+
+    /// `get` with the key's hash already computed (`hash_bytes`).
+    pub fn get_hashed(&self, h: u64, key: &[u8]) -> Option<&V> {
+        self.kv_hashed(h, key).map(|(_, v)| v)
+    }
+
+    /// `get_mut` with the key's hash already computed (`hash_bytes`).
+    pub fn get_mut_hashed(&mut self, h: u64, key: &[u8]) -> Option<&mut V> {
         self.rehash_step();
-        let h = hash_bytes(key);
         let (t, idx) = self.find_slot(h, key)?;
         self.node_mut(t, idx, key).map(|n| &mut n.val)
     }
@@ -292,7 +356,9 @@ impl<K: Borrow<[u8]>, V> Dict<K, V> {
         }
         if self.used[0] == 0 {
             self.finish_rehash();
-            return false;
+            // Deletes during the rehash may call for a smaller table still.
+            self.maybe_shrink();
+            return self.is_rehashing();
         }
         self.rehash_idx = Some(idx);
         true

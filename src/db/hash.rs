@@ -159,34 +159,49 @@ impl Hash {
         }
         match self {
             Hash::Pack(b) => {
-                let mut out = Vec::with_capacity(b.len() + field.len() + value.len() + 4);
-                let mut found = false;
+                // Find the field's value (start of its length, end of data).
                 let mut count = 0;
-                for (f, v) in Self::pack_iter(b) {
+                let mut pos = 0;
+                let mut found = None;
+                while pos < b.len() {
+                    let n = get_varint(b, &mut pos);
+                    let is_field = &b[pos..pos + n] == field;
+                    pos += n;
+                    let vstart = pos;
+                    let n = get_varint(b, &mut pos);
+                    pos += n;
                     count += 1;
-                    put_varint(&mut out, f.len());
-                    out.extend_from_slice(f);
-                    let v = if f == field {
-                        found = true;
-                        value
-                    } else {
-                        v
-                    };
-                    put_varint(&mut out, v.len());
-                    out.extend_from_slice(v);
+                    if is_field {
+                        found = Some((vstart, pos));
+                        break;
+                    }
                 }
-                if !found {
-                    put_varint(&mut out, field.len());
-                    out.extend_from_slice(field);
-                    put_varint(&mut out, value.len());
-                    out.extend_from_slice(value);
-                    count += 1;
+                match found {
+                    Some((vs, ve)) => {
+                        // Replace in place; same-size values need no move.
+                        let mut enc = Vec::with_capacity(value.len() + 4);
+                        put_varint(&mut enc, value.len());
+                        enc.extend_from_slice(value);
+                        if enc.len() == ve - vs {
+                            b[vs..ve].copy_from_slice(&enc);
+                        } else {
+                            b.splice(vs..ve, enc);
+                        }
+                        false
+                    }
+                    None => {
+                        // Grow exactly: small hashes stay tight in memory.
+                        b.reserve_exact(field.len() + value.len() + 4);
+                        put_varint(b, field.len());
+                        b.extend_from_slice(field);
+                        put_varint(b, value.len());
+                        b.extend_from_slice(value);
+                        if count + 1 > lim.entries {
+                            self.convert_to_table();
+                        }
+                        true
+                    }
                 }
-                *b = out;
-                if count > lim.entries {
-                    self.convert_to_table();
-                }
-                !found
             }
             Hash::Table(d) => d.insert(SBytes::new(field), SBytes::new(value)).is_none(),
         }

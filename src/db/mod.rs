@@ -101,6 +101,12 @@ pub struct Obj {
 
 pub const NO_EXPIRE: i64 = -1;
 
+/// Set when some database has lazily expired keys waiting for
+/// `Server::drain_expired`, so the server need not look at every database
+/// after every command.
+pub static EXPIRED_PENDING: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 impl Obj {
     pub fn new(val: Value) -> Obj {
         Obj {
@@ -173,17 +179,23 @@ impl Db {
             if let Some((k, _)) = self.dict.remove(key) {
                 self.expires -= 1;
                 self.expired_pending.push(k);
+                EXPIRED_PENDING.store(true, std::sync::atomic::Ordering::Relaxed);
             }
         }
         expired
     }
 
-    /// Look a key up for reading or writing, expiring it lazily first.
+    /// Look a key up for reading or writing, expiring it lazily first
+    /// (one hash lookup unless the key has expired).
     pub fn lookup(&mut self, key: &[u8], now: i64) -> Option<&mut Obj> {
-        if self.expire_if_needed(key, now) {
+        let h = dict::hash_bytes(key);
+        let o = self.dict.get_hashed(h, key)?;
+        // Only an expired key pays for a second lookup; a replica keeps it
+        // (reported missing) and loading keeps it visible.
+        if o.expire != NO_EXPIRE && o.expire <= now && self.expire_if_needed(key, now) {
             return None;
         }
-        self.dict.get_mut(key)
+        self.dict.get_mut_hashed(h, key)
     }
 
     /// Look up and touch the access clock (a read by a client command).
@@ -352,6 +364,7 @@ impl Db {
             if self.dict.remove(&k).is_some() {
                 self.expires -= 1;
                 self.expired_pending.push(k);
+                EXPIRED_PENDING.store(true, std::sync::atomic::Ordering::Relaxed);
             }
         }
         (checked, n)

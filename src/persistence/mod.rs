@@ -124,9 +124,10 @@ const BGSAVE_ERR: &str = "MISCONF Redis is configured to save RDB snapshots, but
 /// last background save failed with stop-writes-on-bgsave-error and save
 /// points set, or the AOF cannot be written), as Redis's MISCONF.
 pub fn disk_error(srv: &Server) -> Option<String> {
-    if srv.config.get_bool("stop-writes-on-bgsave-error")
+    // The cheap flag first: this runs before every write command.
+    if !srv.persist.last_bgsave_ok
+        && srv.config.get_bool("stop-writes-on-bgsave-error")
         && has_save_points(srv)
-        && !srv.persist.last_bgsave_ok
     {
         return Some(BGSAVE_ERR.to_string());
     }

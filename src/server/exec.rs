@@ -264,6 +264,16 @@ pub fn call(
     } else {
         None
     };
+    // Scripts are shown to MONITOR before the commands they run (Redis's
+    // eval/fcall feed monitors themselves; their table entries skip it).
+    if !srv.monitors.is_empty()
+        && matches!(
+            srv.commands.names[cmd_id].as_str(),
+            "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
+        )
+    {
+        feed_monitors(srv, clients, client, argv, now);
+    }
     let start = std::time::Instant::now();
     {
         let mut ctx = Ctx {
@@ -382,14 +392,21 @@ fn feed_monitors(
         client.db,
         if client.has(cflags::UNIX_SOCKET) {
             format!("unix:{}", client.laddr)
+        } else if client.id == 0 && client.addr.is_empty() {
+            // The scripting engine's client.
+            "lua".to_string()
         } else {
             client.addr.clone()
         }
     );
-    for a in argv {
-        line.push(' ');
-        line.push('"');
-        line.push_str(&repr(a));
+    let hidden = redacted_args(argv);
+    for (i, a) in argv.iter().enumerate() {
+        line.push_str(" \"");
+        if hidden.contains(&i) {
+            line.push_str("(redacted)");
+        } else {
+            line.push_str(&repr(a));
+        }
         line.push('"');
     }
     line.push_str("\r\n");
@@ -399,6 +416,41 @@ fn feed_monitors(
             m.reply.buf.extend_from_slice(line.as_bytes());
         }
     }
+}
+
+/// Positions of secrets MONITOR must not show: AUTH's arguments, HELLO's
+/// and MIGRATE's AUTH/AUTH2 credentials (Redis's redactClientCommandArgument).
+fn redacted_args(argv: &[Bytes]) -> Vec<usize> {
+    let name = &argv[0];
+    if name.eq_ignore_ascii_case(b"auth") {
+        return (1..argv.len()).collect();
+    }
+    let hello = name.eq_ignore_ascii_case(b"hello");
+    if !hello && !name.eq_ignore_ascii_case(b"migrate") {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut i = if hello { 2 } else { 6 };
+    while i < argv.len() {
+        let a = &argv[i];
+        if !hello && a.eq_ignore_ascii_case(b"keys") {
+            break;
+        }
+        let n = if a.eq_ignore_ascii_case(b"auth") {
+            if hello {
+                2
+            } else {
+                1
+            }
+        } else if !hello && a.eq_ignore_ascii_case(b"auth2") {
+            2
+        } else {
+            0
+        };
+        out.extend((i + 1..=i + n).filter(|&j| j < argv.len()));
+        i += n + 1;
+    }
+    out
 }
 
 /// Quote bytes like Redis's sdscatrepr (without the surrounding quotes).

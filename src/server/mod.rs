@@ -135,7 +135,15 @@ impl Server {
         let now = crate::util::mstime();
         Server {
             dbs: (0..n).map(Db::new).collect(),
-            commands: Box::leak(Box::new(Registry::new())),
+            commands: Box::leak(Box::new({
+                let mut r = Registry::new();
+                for (from, to) in &config.renames {
+                    if !r.rename(from, to) {
+                        tracing::warn!("No such command in rename-command: {}", from);
+                    }
+                }
+                r
+            })),
             stats: Stats::default(),
             dirty: 0,
             run_id: crate::util::random_hex(40),
@@ -272,6 +280,9 @@ impl Server {
     /// Handle keys deleted by lazy/active expiry: propagate DEL, notify,
     /// invalidate WATCH, count them.
     pub fn drain_expired(&mut self) {
+        if !crate::db::EXPIRED_PENDING.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
         for db in 0..self.dbs.len() {
             if self.dbs[db].expired_pending.is_empty() {
                 continue;
