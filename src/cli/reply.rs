@@ -205,14 +205,8 @@ fn read_depth<R: BufRead>(r: &mut R, depth: usize) -> Result<Reply, ReadError> {
                 _ => Reply::Push(v),
             })
         }
-        b'|' => {
-            // Attributes: read and discard, then return the real reply.
-            let n = parse_int(rest).ok_or_else(bad_len)?;
-            for _ in 0..(n.max(0) as usize).saturating_mul(2) {
-                read_depth(r, depth + 1)?;
-            }
-            read_depth(r, depth)
-        }
+        // '|' (attributes) included: the hiredis of redis-cli 7.0 does not
+        // know them, and ends with this protocol error.
         other => {
             let shown = if other.is_ascii_graphic() || other == b' ' {
                 (other as char).to_string()

@@ -990,7 +990,7 @@ fn memory_usage(ctx: &mut Ctx, argv: &[Bytes]) {
 }
 
 fn memory_doctor(ctx: &mut Ctx, _argv: &[Bytes]) {
-    ctx.reply().verbatim(b"Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.", "txt");
+    ctx.reply().verbatim(b"Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n", "txt");
 }
 
 fn memory_stats(ctx: &mut Ctx, _argv: &[Bytes]) {
