@@ -252,6 +252,10 @@ fn flushall(ctx: &mut Ctx, argv: &[Bytes]) {
         let _ = crate::persistence::save(ctx.srv);
         ctx.srv.dirty += 1;
     }
+    // Propagated even though the save lowered the dirty count (Redis's
+    // forceCommandPropagation).
+    ctx.also_propagate(argv.to_vec());
+    ctx.rewrite_propagation(Vec::new());
     ctx.reply().ok();
 }
 

@@ -217,15 +217,6 @@ pub fn unblock_all_clients(r: &mut Reactor) {
 
 /// Before sleeping: connect when due, notice a completed connect.
 pub fn before_sleep(r: &mut Reactor) {
-    let hide = r.srv.repl.link.is_some() && r.srv.config.get_bool("replica-read-only");
-    crate::db::EXPIRE_MODE.store(
-        if hide {
-            crate::db::EXPIRE_HIDE
-        } else {
-            crate::db::EXPIRE_DELETE
-        },
-        Ordering::Relaxed,
-    );
     let Some(l) = r.srv.repl.link.as_mut() else {
         return;
     };
@@ -924,11 +915,18 @@ fn stream(r: &mut Reactor, slot: usize, client: &mut Client) -> Result<(), Strin
 /// Run one command of the master. False when CLIENT PAUSE held it.
 fn run_master_command(r: &mut Reactor, client: &mut Client, argv: Vec<Bytes>, raw: Bytes) -> bool {
     let mark = client.reply.buf.len();
-    let name = String::from_utf8_lossy(&argv[0]).into_owned();
+    let name = r
+        .srv
+        .commands
+        .lookup(&argv)
+        .map(|c| c.fullname.clone())
+        .unwrap_or_else(|| "<unknown>".to_string());
     let mode = crate::db::EXPIRE_MODE.swap(crate::db::EXPIRE_KEEP, Ordering::Relaxed);
+    r.srv.repl.applying = true;
     let out = process_command(&mut r.srv, &mut r.clients, client, argv);
     crate::db::EXPIRE_MODE.store(mode, Ordering::Relaxed);
     if out == Outcome::Postponed {
+        r.srv.repl.applying = false;
         link(r).postponed = Some(raw);
         return false;
     }
@@ -936,6 +934,7 @@ fn run_master_command(r: &mut Reactor, client: &mut Client, argv: Vec<Bytes>, ra
     let from = mark.max(client.sent);
     if client.reply.buf.get(from) == Some(&b'-') {
         let end = memchr::memchr(b'\r', &client.reply.buf[from..]).unwrap_or(0);
+        r.srv.stats.unexpected_error_replies += 1;
         warn!(
             "== CRITICAL == This replica is sending an error to its master: '{}' after processing the command '{}'",
             String::from_utf8_lossy(&client.reply.buf[from + 1..from + end.max(1)]),
@@ -944,6 +943,7 @@ fn run_master_command(r: &mut Reactor, client: &mut Client, argv: Vec<Bytes>, ra
     }
     client.reply.buf.truncate(from);
     r.after_command(client);
+    r.srv.repl.applying = false;
     link(r).db = client.db;
     account(r, raw, client.has(cflags::MULTI));
     true
@@ -973,9 +973,58 @@ fn account(r: &mut Reactor, raw: Bytes, in_multi: bool) {
     }
 }
 
+/// Keys a writable replica's own clients gave a TTL: nobody else will
+/// expire them (Redis's slaveKeysWithExpire).
+pub fn track_own_expires(srv: &mut Server) {
+    for (db, argv) in &srv.propagated {
+        let Some(key) = argv.get(1) else {
+            continue;
+        };
+        let volatile = srv
+            .dbs
+            .get(*db)
+            .and_then(|d| d.dict.get(&key[..]))
+            .is_some_and(|o| o.expire != crate::db::NO_EXPIRE);
+        if volatile {
+            srv.repl.own_expires.insert((*db, key.to_vec()));
+        }
+    }
+}
+
+/// Delete the tracked keys whose TTL passed (expireSlaveKeys).
+fn expire_own_keys(srv: &mut Server) {
+    if srv.repl.own_expires.is_empty() {
+        return;
+    }
+    let now = crate::util::mstime();
+    let keys: Vec<(usize, Vec<u8>)> = srv.repl.own_expires.iter().cloned().collect();
+    for (db, key) in keys {
+        let exp = srv.dbs[db].dict.get(&key[..]).map(|o| o.expire);
+        match exp {
+            Some(e) if e != crate::db::NO_EXPIRE && e <= now => {
+                srv.dbs[db].remove(&key);
+                srv.stats.expired_keys += 1;
+                srv.signal_modified_key(db, &key, 0);
+                srv.propagate(
+                    db,
+                    vec![Bytes::from_static(b"DEL"), Bytes::from(key.clone())],
+                );
+                srv.repl.own_expires.remove(&(db, key));
+            }
+            Some(e) if e != crate::db::NO_EXPIRE => {}
+            _ => {
+                srv.repl.own_expires.remove(&(db, key));
+            }
+        }
+    }
+}
+
 /// Once a second: timeouts of the link, ACKs to the master.
 pub fn cron_1hz(r: &mut Reactor) {
     let now = now_secs();
+    if r.srv.repl.link.is_some() {
+        expire_own_keys(&mut r.srv);
+    }
     let timeout = r.srv.config.get_i64("repl-timeout");
     let Some(l) = r.srv.repl.link.as_mut() else {
         return;
