@@ -1194,15 +1194,22 @@ pub fn on_client_close(srv: &mut Server, c: &mut Client) {
     if repl.replicas.is_empty() {
         repl.no_replicas_since = now_secs();
     }
-    if let Some(ch) = repl.child.filter(|ch| ch.socket) {
-        let feeding = repl
+    if let Some(ch) = repl.child {
+        let waiting = repl
             .replicas
             .iter()
-            .any(|r| r.state == RState::WaitBgsaveEnd && r.socket);
-        if !feeding {
+            .any(|r| r.state == RState::WaitBgsaveEnd && r.socket == ch.socket);
+        if ch.socket && !waiting && rep.state == RState::WaitBgsaveEnd {
             warn!("Diskless rdb transfer, last replica dropped, killing fork child.");
             // SAFETY: signalling our own child.
             unsafe { libc::kill(ch.pid, libc::SIGUSR1) };
+        } else if !ch.socket
+            && !waiting
+            && !crate::persistence::has_save_points(srv)
+            && srv.aof.state == crate::persistence::aof::AofState::Off
+        {
+            // Nobody needs the file it writes: persistence is off.
+            crate::persistence::kill_rdb_child(srv);
         }
     }
 }
