@@ -419,6 +419,19 @@ fn swapdb(ctx: &mut Ctx, argv: &[Bytes]) {
         ctx.srv.dbs.swap(a, b);
         ctx.srv.dbs[a].id = a;
         ctx.srv.dbs[b].id = b;
+        // Clients blocked on keys that now exist try again (Redis's
+        // scanDatabaseForReadyKeys; an expired key is then deleted).
+        let ready: Vec<(usize, Vec<u8>)> = ctx
+            .srv
+            .blocking
+            .by_key
+            .keys()
+            .filter(|(d, k)| (*d == a || *d == b) && ctx.srv.dbs[*d].dict.contains_key(&k[..]))
+            .cloned()
+            .collect();
+        for (d, k) in ready {
+            ctx.srv.signal_key_as_ready(d, &k);
+        }
     }
     ctx.dirty(1);
     ctx.reply().ok();
