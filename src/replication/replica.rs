@@ -857,7 +857,9 @@ fn next_command(buf: &[u8]) -> Result<Option<Frame>, String> {
         let len = parse_len(&buf[pos + 1..pos + rel])
             .ok_or("Protocol error from MASTER: invalid bulk length")?;
         let start = pos + rel + 1;
-        let end = start + len;
+        let Some(end) = start.checked_add(len).filter(|e| *e <= usize::MAX - 2) else {
+            return Err("Protocol error from MASTER: invalid bulk length".into());
+        };
         if end + 2 > buf.len() {
             return Ok(None);
         }
@@ -906,9 +908,10 @@ fn stream(r: &mut Reactor, slot: usize, client: &mut Client) -> Result<(), Strin
             break;
         }
     }
-    let pending: usize = link(r).pending.iter().map(|b| b.len()).sum();
-    let l = link(r);
-    l.read_reploff = l.reploff + (pending + client.query.len()) as i64;
+    if let Some(l) = r.srv.repl.link.as_mut() {
+        let pending: usize = l.pending.iter().map(|b| b.len()).sum();
+        l.read_reploff = l.reploff + (pending + client.query.len()) as i64;
+    }
     Ok(())
 }
 
@@ -944,6 +947,18 @@ fn run_master_command(r: &mut Reactor, client: &mut Client, argv: Vec<Bytes>, ra
     client.reply.buf.truncate(from);
     r.after_command(client);
     r.srv.repl.applying = false;
+    // The stream itself may have ended the link (a REPLICAOF in it).
+    let ours = r
+        .srv
+        .repl
+        .link
+        .as_ref()
+        .and_then(|l| l.client)
+        .is_some_and(|(id, _)| id == client.id);
+    if !ours {
+        client.query.clear();
+        return false;
+    }
     link(r).db = client.db;
     account(r, raw, client.has(cflags::MULTI));
     true
@@ -953,7 +968,9 @@ fn run_master_command(r: &mut Reactor, client: &mut Client, argv: Vec<Bytes>, ra
 /// replicas; inside MULTI they wait for the EXEC.
 fn account(r: &mut Reactor, raw: Bytes, in_multi: bool) {
     let srv = &mut r.srv;
-    let l = srv.repl.link.as_mut().expect("link");
+    let Some(l) = srv.repl.link.as_mut() else {
+        return;
+    };
     l.pending.push(raw);
     if in_multi {
         return;
@@ -1140,5 +1157,6 @@ mod tests {
         assert_eq!(next_command(b"\n*1").unwrap(), Some((1, vec![])));
         assert!(next_command(b"PING\r\n").is_err());
         assert!(next_command(b"*1\r\n+x\r\n").is_err());
+        assert!(next_command(b"*1\r\n$18446744073709551615\r\nx").is_err());
     }
 }
