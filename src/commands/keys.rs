@@ -257,6 +257,10 @@ fn flushall(ctx: &mut Ctx, argv: &[Bytes]) {
         let _ = crate::persistence::save(ctx.srv);
         ctx.srv.dirty += 1;
     }
+    // Propagated even though the save lowered the dirty count (Redis's
+    // forceCommandPropagation).
+    ctx.also_propagate(argv.to_vec());
+    ctx.rewrite_propagation(Vec::new());
     ctx.reply().ok();
 }
 
@@ -420,8 +424,8 @@ fn swapdb(ctx: &mut Ctx, argv: &[Bytes]) {
         ctx.srv.dbs.swap(a, b);
         ctx.srv.dbs[a].id = a;
         ctx.srv.dbs[b].id = b;
-        // Clients blocked in either db may now find their key (Redis's
-        // scanDatabaseForReadyKeys); expiry is checked when serving.
+        // Clients blocked on keys that now exist try again (Redis's
+        // scanDatabaseForReadyKeys; an expired key is then deleted).
         let ready: Vec<(usize, Vec<u8>)> = ctx
             .srv
             .blocking
@@ -430,7 +434,9 @@ fn swapdb(ctx: &mut Ctx, argv: &[Bytes]) {
             .filter(|(d, k)| (*d == a || *d == b) && ctx.srv.dbs[*d].dict.get(k).is_some())
             .cloned()
             .collect();
-        ctx.srv.ready_keys.extend(ready);
+        for (d, k) in ready {
+            ctx.srv.signal_key_as_ready(d, &k);
+        }
     }
     ctx.dirty(1);
     ctx.reply().ok();

@@ -265,6 +265,11 @@ fn eval_generic(ctx: &mut Ctx, argv: &[Bytes], by_sha: bool, ro: bool) {
             ctx.error(&e);
             return;
         }
+        if let Some(e) = crate::replication::script_write_error(ctx.srv, true) {
+            ctx.srv.lua = Some(eng);
+            ctx.error(e);
+            return;
+        }
     }
     crate::scripting::busy::set_command(argv);
     let res = eng.run(ctx, &sha, keys, args, ro || no_writes);
@@ -800,6 +805,12 @@ fn fcall(ctx: &mut Ctx, argv: &[Bytes]) {
     if ro_call && !no_writes {
         ctx.error("ERR Can not execute a script with write flag using *_ro command.");
         return;
+    }
+    if !no_writes {
+        if let Some(e) = crate::replication::script_write_error(ctx.srv, true) {
+            ctx.error(e);
+            return;
+        }
     }
     let Some(mut eng) = ctx.srv.lua.take() else {
         ctx.error("ERR Function not found");

@@ -181,7 +181,6 @@ fn exec(ctx: &mut Ctx, _argv: &[Bytes]) {
     let queue = std::mem::take(&mut ctx.client.ext.multi_queue);
     unwatch_all(ctx.srv, ctx.client);
     let first_propagated = ctx.srv.propagated.len();
-    let db_at_start = ctx.client.db;
     ctx.reply().array(queue.len());
     // MULTI stays set while the queue runs so blocking commands do not block.
     for argv in &queue {
@@ -204,14 +203,17 @@ fn exec(ctx: &mut Ctx, _argv: &[Bytes]) {
     // Replay atomically: wrap what the transaction wrote in MULTI/EXEC.
     let written = ctx.srv.propagated.len() - first_propagated;
     if written > 1 {
+        // MULTI in the first write's database and EXEC in the last one's,
+        // so no extra SELECT surrounds them (as Redis).
+        let first_db = ctx.srv.propagated[first_propagated].0;
+        let last_db = ctx.srv.propagated[ctx.srv.propagated.len() - 1].0;
         ctx.srv.propagated.insert(
             first_propagated,
-            (db_at_start, vec![Bytes::from_static(b"MULTI")]),
+            (first_db, vec![Bytes::from_static(b"MULTI")]),
         );
-        let db = ctx.client.db;
         ctx.srv
             .propagated
-            .push((db, vec![Bytes::from_static(b"EXEC")]));
+            .push((last_db, vec![Bytes::from_static(b"EXEC")]));
     }
     ctx.srv.propagate_override = Some(Vec::new());
 }

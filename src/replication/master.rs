@@ -150,13 +150,14 @@ impl Repl {
             .count() as i64
     }
 
-    pub fn refresh_good_replicas(&mut self, max_lag: i64) {
+    /// Online replicas whose last ACK is at most `max_lag` seconds old
+    /// (min-replicas-to-write counts them).
+    pub fn good_replicas(&self, max_lag: i64) -> usize {
         let now = now_secs();
-        self.good_replicas = self
-            .replicas
+        self.replicas
             .iter()
             .filter(|r| r.state == RState::Online && now - r.ack_time <= max_lag)
-            .count();
+            .count()
     }
 }
 
@@ -385,8 +386,6 @@ fn try_partial_resync(
     rep.ack_time = now_secs();
     rep.fed_upto = srv.repl.master_repl_offset;
     srv.repl.replicas.push(rep);
-    let lag = srv.config.min_replicas_max_lag;
-    srv.repl.refresh_good_replicas(lag);
     Ok(())
 }
 
@@ -438,7 +437,6 @@ pub fn replconf_command(ctx: &mut Ctx, argv: &[Bytes]) {
                 let Some(off) = crate::util::parse_i64(val) else {
                     return;
                 };
-                let lag = ctx.srv.config.min_replicas_max_lag;
                 let repl = &mut ctx.srv.repl;
                 let Some(r) = repl.replica_mut(id) else {
                     return;
@@ -453,7 +451,6 @@ pub fn replconf_command(ctx: &mut Ctx, argv: &[Bytes]) {
                 if r.start_on_ack && r.state == RState::Online {
                     start_stream(r, ctx.client);
                 }
-                repl.refresh_good_replicas(lag);
                 return;
             }
             "getack" => {
@@ -620,6 +617,32 @@ pub fn deliver(srv: &mut Server, clients: &mut Clients) -> Vec<usize> {
     repl.out = out;
     repl.out.clear();
     slots
+}
+
+/// A command of a replica produced a reply (it would corrupt the stream
+/// the replica reads): drop the reply and the replica, as Redis does.
+pub fn replica_replied(srv: &mut Server, c: &mut Client, mark: usize, name: Option<String>) {
+    if c.reply.buf.len() <= mark || c.has(cflags::MONITOR) {
+        return;
+    }
+    let name = name.unwrap_or_else(|| "<unknown>".to_string());
+    let from = mark.max(c.sent);
+    if c.reply.buf.get(from) == Some(&b'-') {
+        let end = memchr::memchr(b'\r', &c.reply.buf[from..]).unwrap_or(1);
+        warn!(
+            "== CRITICAL == This master is sending an error to its replica: '{}' after processing the command '{}'",
+            String::from_utf8_lossy(&c.reply.buf[from + 1..from + end.max(1)]),
+            name
+        );
+        srv.stats.unexpected_error_replies += 1;
+    }
+    c.reply.buf.truncate(from);
+    warn!(
+        "Replica generated a reply to command '{}', disconnecting it: {}",
+        name,
+        c.info_line(crate::util::mstime())
+    );
+    c.flags |= cflags::CLOSE_ASAP;
 }
 
 /// Before sleeping: start a full resync, wake WAIT clients, GETACK.
@@ -1154,8 +1177,6 @@ pub fn cron_1hz(r: &mut Reactor) {
             srv.flush_slots.push(c.token);
         }
     }
-    let lag = srv.config.min_replicas_max_lag;
-    srv.repl.refresh_good_replicas(lag);
 }
 
 /// A client closes: it is no longer a replica nor waiting.
@@ -1173,17 +1194,22 @@ pub fn on_client_close(srv: &mut Server, c: &mut Client) {
     if repl.replicas.is_empty() {
         repl.no_replicas_since = now_secs();
     }
-    if let Some(ch) = repl.child.filter(|ch| ch.socket) {
-        let feeding = repl
+    if let Some(ch) = repl.child {
+        let waiting = repl
             .replicas
             .iter()
-            .any(|r| r.state == RState::WaitBgsaveEnd && r.socket);
-        if !feeding {
+            .any(|r| r.state == RState::WaitBgsaveEnd && r.socket == ch.socket);
+        if ch.socket && !waiting && rep.state == RState::WaitBgsaveEnd {
             warn!("Diskless rdb transfer, last replica dropped, killing fork child.");
             // SAFETY: signalling our own child.
             unsafe { libc::kill(ch.pid, libc::SIGUSR1) };
+        } else if !ch.socket
+            && !waiting
+            && !crate::persistence::has_save_points(srv)
+            && srv.aof.state == crate::persistence::aof::AofState::Off
+        {
+            // Nobody needs the file it writes: persistence is off.
+            crate::persistence::kill_rdb_child(srv);
         }
     }
-    let lag = srv.config.min_replicas_max_lag;
-    srv.repl.refresh_good_replicas(lag);
 }

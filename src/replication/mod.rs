@@ -56,8 +56,6 @@ pub struct Repl {
     pub child_done: Option<bool>,
     /// Replicas wait for a BGSAVE to start.
     pub fork_pending: bool,
-    /// Replicas with lag <= min-replicas-max-lag.
-    pub good_replicas: usize,
     pub stat_sync_full: u64,
     pub stat_sync_partial_ok: u64,
     pub stat_sync_partial_err: u64,
@@ -71,6 +69,10 @@ pub struct Repl {
     pub started: bool,
     /// Clients blocked on keys are to be released (we became a replica).
     pub unblock_all: bool,
+    /// The master's stream is being applied.
+    pub applying: bool,
+    /// Keys a writable replica's clients set a TTL on, (db, key).
+    pub own_expires: std::collections::HashSet<(usize, Vec<u8>)>,
 }
 
 impl Default for Repl {
@@ -94,7 +96,6 @@ impl Default for Repl {
             child: None,
             child_done: None,
             fork_pending: false,
-            good_replicas: 0,
             stat_sync_full: 0,
             stat_sync_partial_ok: 0,
             stat_sync_partial_err: 0,
@@ -104,6 +105,8 @@ impl Default for Repl {
             cached: None,
             started: false,
             unblock_all: false,
+            applying: false,
+            own_expires: Default::default(),
         }
     }
 }
@@ -181,7 +184,17 @@ pub fn encode_command(buf: &mut Vec<u8>, argv: &[Bytes]) {
 /// The commands a command (or cron) propagated go to the replicas too.
 /// Called wherever the AOF consumes `srv.propagated`, before it is cleared.
 pub fn feed(srv: &mut Server) {
-    if srv.propagated.is_empty() || srv.repl.backlog.is_none() || srv.repl.link.is_some() {
+    if srv.propagated.is_empty() {
+        return;
+    }
+    if srv.repl.link.is_some() {
+        // A replica forwards its master's stream instead.
+        if !srv.repl.applying {
+            replica::track_own_expires(srv);
+        }
+        return;
+    }
+    if srv.repl.backlog.is_none() {
         return;
     }
     let props = std::mem::take(&mut srv.propagated);
@@ -257,8 +270,10 @@ pub fn rdb_child_done(srv: &mut Server, pid: i32, ok: bool, signal: Option<i32>)
     master::rdb_child_done(srv, pid, ok, signal)
 }
 
-/// The reply Redis rejects a command with for replication reasons
-/// (-NOREPLICAS, -READONLY, -MASTERDOWN), if any.
+/// Before a client's command: the reply Redis rejects it with for
+/// replication reasons (-NOREPLICAS, -READONLY, -MASTERDOWN), if any. On a
+/// replica this also picks how its lookups treat expired keys: reads see
+/// them as absent, writes delete them (the master's stream keeps them).
 pub fn reject_command(
     srv: &Server,
     client: &Client,
@@ -268,11 +283,16 @@ pub fn reject_command(
     use crate::commands::flags;
     let repl = &srv.repl;
     let min_to_write = srv.config.min_replicas_to_write;
-    if repl.link.is_none() && min_to_write == 0 {
+    if repl.link.is_none() && min_to_write == 0 && !client.has(cflags::SLAVE) {
         return None;
     }
-    if client.has(cflags::MASTER) {
+    if client.has(cflags::MASTER) || repl.applying {
         return None;
+    }
+    if client.has(cflags::SLAVE)
+        && cmd_flags & (flags::WRITE | flags::READONLY | flags::MAY_REPLICATE) != 0
+    {
+        return Some("ERR Replica can't interact with the keyspace");
     }
     let mut write = cmd_flags & flags::WRITE != 0;
     let mut stale_ok = cmd_flags & flags::STALE != 0;
@@ -285,10 +305,18 @@ pub fn reject_command(
             }
         }
     }
+    if repl.link.is_some() {
+        let mode = if write {
+            crate::db::EXPIRE_DELETE
+        } else {
+            crate::db::EXPIRE_HIDE
+        };
+        crate::db::EXPIRE_MODE.store(mode, std::sync::atomic::Ordering::Relaxed);
+    }
     if write
         && repl.link.is_none()
         && srv.config.min_replicas_max_lag > 0
-        && (repl.good_replicas as i64) < min_to_write
+        && (repl.good_replicas(srv.config.min_replicas_max_lag) as i64) < min_to_write
     {
         return Some("NOREPLICAS Not enough good replicas to write.");
     }
@@ -304,6 +332,31 @@ pub fn reject_command(
                 "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
             );
         }
+    }
+    None
+}
+
+/// Why a script may not write (`whole`: a script declaring it writes,
+/// checked before it runs; else one write command it calls).
+pub fn script_write_error(srv: &Server, whole: bool) -> Option<&'static str> {
+    let repl = &srv.repl;
+    if repl.applying {
+        return None;
+    }
+    if repl.link.is_some() {
+        if srv.config.get_bool("replica-read-only") {
+            return Some(if whole {
+                "READONLY Can not run script with write flag on readonly replica"
+            } else {
+                "READONLY You can't write against a read only replica."
+            });
+        }
+        return None;
+    }
+    let min = srv.config.min_replicas_to_write;
+    let lag = srv.config.min_replicas_max_lag;
+    if min > 0 && lag > 0 && (repl.good_replicas(lag) as i64) < min {
+        return Some("NOREPLICAS Not enough good replicas to write.");
     }
     None
 }
@@ -382,7 +435,11 @@ pub fn info(srv: &Server) -> String {
     }
     let _ = write!(o, "connected_slaves:{}\r\n", repl.replicas.len());
     if srv.config.min_replicas_to_write > 0 && srv.config.min_replicas_max_lag > 0 {
-        let _ = write!(o, "min_slaves_good_slaves:{}\r\n", repl.good_replicas);
+        let _ = write!(
+            o,
+            "min_slaves_good_slaves:{}\r\n",
+            repl.good_replicas(srv.config.min_replicas_max_lag)
+        );
     }
     let mut n = 0;
     for r in &repl.replicas {

@@ -217,15 +217,6 @@ pub fn unblock_all_clients(r: &mut Reactor) {
 
 /// Before sleeping: connect when due, notice a completed connect.
 pub fn before_sleep(r: &mut Reactor) {
-    let hide = r.srv.repl.link.is_some() && r.srv.config.get_bool("replica-read-only");
-    crate::db::EXPIRE_MODE.store(
-        if hide {
-            crate::db::EXPIRE_HIDE
-        } else {
-            crate::db::EXPIRE_DELETE
-        },
-        Ordering::Relaxed,
-    );
     let Some(l) = r.srv.repl.link.as_mut() else {
         return;
     };
@@ -866,7 +857,9 @@ fn next_command(buf: &[u8]) -> Result<Option<Frame>, String> {
         let len = parse_len(&buf[pos + 1..pos + rel])
             .ok_or("Protocol error from MASTER: invalid bulk length")?;
         let start = pos + rel + 1;
-        let end = start + len;
+        let Some(end) = start.checked_add(len).filter(|e| *e <= usize::MAX - 2) else {
+            return Err("Protocol error from MASTER: invalid bulk length".into());
+        };
         if end + 2 > buf.len() {
             return Ok(None);
         }
@@ -915,20 +908,28 @@ fn stream(r: &mut Reactor, slot: usize, client: &mut Client) -> Result<(), Strin
             break;
         }
     }
-    let pending: usize = link(r).pending.iter().map(|b| b.len()).sum();
-    let l = link(r);
-    l.read_reploff = l.reploff + (pending + client.query.len()) as i64;
+    if let Some(l) = r.srv.repl.link.as_mut() {
+        let pending: usize = l.pending.iter().map(|b| b.len()).sum();
+        l.read_reploff = l.reploff + (pending + client.query.len()) as i64;
+    }
     Ok(())
 }
 
 /// Run one command of the master. False when CLIENT PAUSE held it.
 fn run_master_command(r: &mut Reactor, client: &mut Client, argv: Vec<Bytes>, raw: Bytes) -> bool {
     let mark = client.reply.buf.len();
-    let name = String::from_utf8_lossy(&argv[0]).into_owned();
+    let name = r
+        .srv
+        .commands
+        .lookup(&argv)
+        .map(|c| c.fullname.clone())
+        .unwrap_or_else(|| "<unknown>".to_string());
     let mode = crate::db::EXPIRE_MODE.swap(crate::db::EXPIRE_KEEP, Ordering::Relaxed);
+    r.srv.repl.applying = true;
     let out = process_command(&mut r.srv, &mut r.clients, client, argv);
     crate::db::EXPIRE_MODE.store(mode, Ordering::Relaxed);
     if out == Outcome::Postponed {
+        r.srv.repl.applying = false;
         link(r).postponed = Some(raw);
         return false;
     }
@@ -936,6 +937,7 @@ fn run_master_command(r: &mut Reactor, client: &mut Client, argv: Vec<Bytes>, ra
     let from = mark.max(client.sent);
     if client.reply.buf.get(from) == Some(&b'-') {
         let end = memchr::memchr(b'\r', &client.reply.buf[from..]).unwrap_or(0);
+        r.srv.stats.unexpected_error_replies += 1;
         warn!(
             "== CRITICAL == This replica is sending an error to its master: '{}' after processing the command '{}'",
             String::from_utf8_lossy(&client.reply.buf[from + 1..from + end.max(1)]),
@@ -944,6 +946,19 @@ fn run_master_command(r: &mut Reactor, client: &mut Client, argv: Vec<Bytes>, ra
     }
     client.reply.buf.truncate(from);
     r.after_command(client);
+    r.srv.repl.applying = false;
+    // The stream itself may have ended the link (a REPLICAOF in it).
+    let ours = r
+        .srv
+        .repl
+        .link
+        .as_ref()
+        .and_then(|l| l.client)
+        .is_some_and(|(id, _)| id == client.id);
+    if !ours {
+        client.query.clear();
+        return false;
+    }
     link(r).db = client.db;
     account(r, raw, client.has(cflags::MULTI));
     true
@@ -953,7 +968,9 @@ fn run_master_command(r: &mut Reactor, client: &mut Client, argv: Vec<Bytes>, ra
 /// replicas; inside MULTI they wait for the EXEC.
 fn account(r: &mut Reactor, raw: Bytes, in_multi: bool) {
     let srv = &mut r.srv;
-    let l = srv.repl.link.as_mut().expect("link");
+    let Some(l) = srv.repl.link.as_mut() else {
+        return;
+    };
     l.pending.push(raw);
     if in_multi {
         return;
@@ -973,9 +990,58 @@ fn account(r: &mut Reactor, raw: Bytes, in_multi: bool) {
     }
 }
 
+/// Keys a writable replica's own clients gave a TTL: nobody else will
+/// expire them (Redis's slaveKeysWithExpire).
+pub fn track_own_expires(srv: &mut Server) {
+    for (db, argv) in &srv.propagated {
+        let Some(key) = argv.get(1) else {
+            continue;
+        };
+        let volatile = srv
+            .dbs
+            .get(*db)
+            .and_then(|d| d.dict.get(&key[..]))
+            .is_some_and(|o| o.expire != crate::db::NO_EXPIRE);
+        if volatile {
+            srv.repl.own_expires.insert((*db, key.to_vec()));
+        }
+    }
+}
+
+/// Delete the tracked keys whose TTL passed (expireSlaveKeys).
+fn expire_own_keys(srv: &mut Server) {
+    if srv.repl.own_expires.is_empty() {
+        return;
+    }
+    let now = crate::util::mstime();
+    let keys: Vec<(usize, Vec<u8>)> = srv.repl.own_expires.iter().cloned().collect();
+    for (db, key) in keys {
+        let exp = srv.dbs[db].dict.get(&key[..]).map(|o| o.expire);
+        match exp {
+            Some(e) if e != crate::db::NO_EXPIRE && e <= now => {
+                srv.dbs[db].remove(&key);
+                srv.stats.expired_keys += 1;
+                srv.signal_modified_key(db, &key, 0);
+                srv.propagate(
+                    db,
+                    vec![Bytes::from_static(b"DEL"), Bytes::from(key.clone())],
+                );
+                srv.repl.own_expires.remove(&(db, key));
+            }
+            Some(e) if e != crate::db::NO_EXPIRE => {}
+            _ => {
+                srv.repl.own_expires.remove(&(db, key));
+            }
+        }
+    }
+}
+
 /// Once a second: timeouts of the link, ACKs to the master.
 pub fn cron_1hz(r: &mut Reactor) {
     let now = now_secs();
+    if r.srv.repl.link.is_some() {
+        expire_own_keys(&mut r.srv);
+    }
     let timeout = r.srv.config.get_i64("repl-timeout");
     let Some(l) = r.srv.repl.link.as_mut() else {
         return;
@@ -1091,5 +1157,6 @@ mod tests {
         assert_eq!(next_command(b"\n*1").unwrap(), Some((1, vec![])));
         assert!(next_command(b"PING\r\n").is_err());
         assert!(next_command(b"*1\r\n+x\r\n").is_err());
+        assert!(next_command(b"*1\r\n$18446744073709551615\r\nx").is_err());
     }
 }

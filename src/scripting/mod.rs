@@ -857,6 +857,9 @@ fn script_call(
         if let Some(e) = crate::persistence::disk_error(srv) {
             return Ok((convert::error_table(lua, &e)?, true));
         }
+        if let Some(e) = crate::replication::script_write_error(srv, false) {
+            return Ok((convert::error_table(lua, e)?, true));
+        }
     }
     fake.reply.buf.clear();
     crate::server::exec::call(

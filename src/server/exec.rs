@@ -61,7 +61,15 @@ pub fn process_command(
     }
     let prev_current = std::mem::replace(&mut srv.tracking.current_client, client.id);
     let is_client_cmd = argv[0].eq_ignore_ascii_case(b"client");
+    // A replica must not get replies inside its replication stream.
+    let replica = client.has(cflags::SLAVE).then(|| {
+        let name = srv.commands.lookup(&argv).map(|c| c.fullname.clone());
+        (client.reply.buf.len(), name)
+    });
     let out = process_command_inner(srv, clients, client, argv);
+    if let Some((mark, name)) = replica {
+        crate::replication::master::replica_replied(srv, client, mark, name);
+    }
     // CLIENT CACHING applies to the next command (or transaction) only.
     if out == Outcome::Done && !client.has(cflags::MULTI) && !is_client_cmd {
         client.flags &= !cflags::TRACKING_CACHING;
@@ -192,7 +200,14 @@ fn process_command_inner(
 
     // -NOREPLICAS, -READONLY (a read-only replica), -MASTERDOWN.
     if let Some(e) = crate::replication::reject_command(srv, client, spec.name, cmd_flags) {
-        reject(srv, client, Some(cmd_id), e);
+        if spec.name == "exec" && client.has(cflags::MULTI) {
+            // The transaction is discarded (execCommandAbort).
+            crate::commands::tx::reset_transaction(srv, client);
+            let msg = format!("EXECABORT Transaction discarded because of: {e}");
+            reject(srv, client, Some(cmd_id), &msg);
+        } else {
+            reject(srv, client, Some(cmd_id), e);
+        }
         return Outcome::Done;
     }
 
