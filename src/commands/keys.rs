@@ -252,6 +252,10 @@ fn flushall(ctx: &mut Ctx, argv: &[Bytes]) {
         let _ = crate::persistence::save(ctx.srv);
         ctx.srv.dirty += 1;
     }
+    // Always reaches the AOF and replicas, even when the save lowered the
+    // dirty count below where it was before the command.
+    ctx.also_propagate(argv.to_vec());
+    ctx.rewrite_propagation(Vec::new());
     ctx.reply().ok();
 }
 
@@ -482,7 +486,8 @@ fn expire_generic(ctx: &mut Ctx, argv: &[Bytes], relative: bool, unit: Unit) {
     {
         return ctx.reply().int(0);
     }
-    if when <= now {
+    // While loading, a past time is stored as is (the key expires later).
+    if when <= now && !ctx.srv.loading {
         ctx.db().remove(&key);
         ctx.signal_modified(&key);
         ctx.notify(NOTIFY_GENERIC, "del", &key);

@@ -128,6 +128,9 @@ pub struct Db {
     /// Keys deleted by lazy expiry since the caller last drained them; the
     /// server propagates a DEL and notifies for each.
     pub expired_pending: Vec<SBytes>,
+    /// While an AOF replays, keys are never expired lazily (as Redis): a
+    /// replay must see exactly what the original commands saw.
+    pub keep_expired: bool,
 }
 
 impl Db {
@@ -139,6 +142,7 @@ impl Db {
             expire_cursor: 0,
             avg_ttl: 0,
             expired_pending: Vec::new(),
+            keep_expired: false,
         }
     }
 
@@ -152,7 +156,7 @@ impl Db {
     /// Delete `key` if its TTL has passed; returns true if it did.
     fn expire_if_needed(&mut self, key: &[u8], now: i64) -> bool {
         let expired = match self.dict.get(key) {
-            Some(o) => o.expire != NO_EXPIRE && o.expire <= now,
+            Some(o) => o.expire != NO_EXPIRE && o.expire <= now && !self.keep_expired,
             None => false,
         };
         if expired {
