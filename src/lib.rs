@@ -34,6 +34,10 @@ pub fn main_dispatch(default: &str) -> i32 {
         .unwrap_or_default();
     let which = if prog.contains("redis-cli") || prog.contains("ermine-cli") {
         "cli"
+    } else if prog.contains("redis-check-rdb") || prog.contains("ermine-check-rdb") {
+        "check-rdb"
+    } else if prog.contains("redis-check-aof") || prog.contains("ermine-check-aof") {
+        "check-aof"
     } else if prog.contains("redis-sentinel") {
         "sentinel"
     } else if prog.contains("redis-server") || prog.contains("ermine-server") {
@@ -43,6 +47,8 @@ pub fn main_dispatch(default: &str) -> i32 {
     };
     match which {
         "cli" => cli::main(args),
+        "check-rdb" => persistence::check::check_rdb_main(&args),
+        "check-aof" => persistence::check::check_aof_main(&args),
         "sentinel" => {
             eprintln!("Sentinel mode is not supported by Ermine yet.");
             1
@@ -125,8 +131,16 @@ pub fn server_main(args: Vec<String>) -> i32 {
     }
     server::log_banner(&reactor.srv);
     tracing::warn!("Server initialized");
-    if let Err(e) = persistence::load_at_startup(&mut reactor.srv) {
-        tracing::warn!("{}", e);
+    // Clients may connect while the dataset loads: they get -LOADING.
+    reactor.expose_io();
+    let clients: *mut server::Clients = &mut reactor.clients;
+    let loaded = persistence::loading::with_clients(clients, || {
+        persistence::load_at_startup(&mut reactor.srv)
+    });
+    if let Err(e) = loaded {
+        if !e.is_empty() {
+            tracing::warn!("{}", e);
+        }
         return 1;
     }
     tracing::info!("Ready to accept connections");

@@ -392,65 +392,6 @@ fn bgsave_and_bgrewriteaof_share_one_child() {
     assert_eq!(info_field(&mut r, "aof_rewrite_scheduled"), "1");
 }
 
-/// kill -9 at random moments under appendfsync always: every write the
-/// client saw acknowledged is there after the restart.
-#[test]
-fn kill9_loses_no_acknowledged_write() {
-    let d = dir("kill9");
-    let ds = d.to_str().unwrap().to_string();
-    let mut acked: i64 = 0;
-    for round in 0..5u64 {
-        let mut s = Server::start_with(&[
-            "--dir",
-            &ds,
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "always",
-        ]);
-        let mut c = s.conn();
-        let len: i64 = redis::cmd("LLEN").arg("log").query(&mut c).unwrap();
-        assert!(
-            len >= acked,
-            "round {round}: {len} entries, {acked} acknowledged"
-        );
-        // Element i is always i + 1: a push applied but not acknowledged
-        // before the kill is simply the next number.
-        let writer = std::thread::spawn(move || {
-            let mut last = len;
-            loop {
-                let r: redis::RedisResult<i64> =
-                    redis::cmd("RPUSH").arg("log").arg(last + 1).query(&mut c);
-                match r {
-                    Ok(n) => {
-                        assert_eq!(n, last + 1);
-                        last = n;
-                    }
-                    Err(_) => return last,
-                }
-            }
-        });
-        std::thread::sleep(Duration::from_millis(50 + (round * 97) % 250));
-        let _ = s.child.kill();
-        let _ = s.child.wait();
-        let last = writer.join().unwrap();
-        assert!(last > acked, "round {round}: no progress");
-        acked = last;
-    }
-    let s = Server::start_with(&["--dir", &ds, "--appendonly", "yes"]);
-    let mut c = s.conn();
-    let log: Vec<i64> = redis::cmd("LRANGE")
-        .arg("log")
-        .arg(0)
-        .arg(-1)
-        .query(&mut c)
-        .unwrap();
-    assert!(log.len() as i64 >= acked);
-    for (i, v) in log.iter().enumerate() {
-        assert_eq!(*v, i as i64 + 1);
-    }
-}
-
 fn redis_server() -> Option<&'static str> {
     let ok = Command::new("redis-server")
         .arg("--version")

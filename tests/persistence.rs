@@ -135,3 +135,229 @@ fn dump_restore_round_trip_and_errors() {
     r.cmd(&[b"RESTORE", b"l4", b"-5", &payload]);
     assert_eq!(r.read_reply(), b"-ERR Invalid TTL value, must be >= 0\r\n");
 }
+
+fn info_field(r: &mut common::Raw, field: &str) -> String {
+    let info = r.call(&["INFO", "persistence"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+fn wait_child(r: &mut common::Raw) {
+    for _ in 0..500 {
+        if info_field(r, "rdb_bgsave_in_progress") == "0"
+            && info_field(r, "aof_rewrite_in_progress") == "0"
+            && info_field(r, "aof_rewrite_scheduled") == "0"
+        {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("background child did not finish");
+}
+
+/// Keys in every encoding Redis 7.0 writes, with their expected
+/// OBJECT ENCODING.
+fn fill_every_encoding(r: &mut common::Raw) -> Vec<(&'static str, &'static str)> {
+    let long = "x".repeat(100);
+    let many: Vec<String> = (0..200).map(|i| format!("m{i}")).collect();
+    let nums: Vec<String> = (0..600).map(|i| i.to_string()).collect();
+    r.call(&["SET", "int", "12345"]);
+    r.call(&["SET", "embstr", "hello"]);
+    r.call(&["SET", "raw", &long]);
+    r.call(&["SET", "lzf", &"abcd".repeat(50)]);
+    r.call(&["SET", "ttl", "v", "PX", "100000000"]);
+    r.call(&["RPUSH", "list-small", "a", "1", "-7"]);
+    let mut big = vec!["RPUSH", "list-big"];
+    big.extend(many.iter().map(String::as_str));
+    big.extend(std::iter::repeat_n(long.as_str(), 40));
+    r.call(&big);
+    r.call(&["HSET", "hash-lp", "f", "v", "n", "12"]);
+    r.call(&["HSET", "hash-ht", "f", &long]);
+    r.call(&["SADD", "set-int", "1", "2", "-3"]);
+    r.call(&["SADD", "set-ht", "x", "y"]);
+    let mut sbig = vec!["SADD", "set-bigint"];
+    sbig.extend(nums.iter().map(String::as_str));
+    r.call(&sbig);
+    r.call(&["ZADD", "zset-lp", "1.5", "a", "2", "b", "-inf", "c"]);
+    let mut zbig = vec!["ZADD".to_string(), "zset-sl".to_string()];
+    for (i, m) in many.iter().enumerate() {
+        zbig.push(format!("{}.25", i));
+        zbig.push(m.clone());
+    }
+    let zargs: Vec<&str> = zbig.iter().map(String::as_str).collect();
+    r.call(&zargs);
+    r.call(&["SELECT", "5"]);
+    r.call(&["SET", "other-db", "1"]);
+    r.call(&["SELECT", "0"]);
+    vec![
+        ("int", "int"),
+        ("embstr", "embstr"),
+        ("raw", "raw"),
+        ("lzf", "raw"),
+        ("list-small", "quicklist"),
+        ("list-big", "quicklist"),
+        ("hash-lp", "listpack"),
+        ("hash-ht", "hashtable"),
+        ("set-int", "intset"),
+        ("set-ht", "hashtable"),
+        ("set-bigint", "hashtable"),
+        ("zset-lp", "listpack"),
+        ("zset-sl", "skiplist"),
+    ]
+}
+
+fn encodings(r: &mut common::Raw, keys: &[(&str, &str)]) {
+    for (k, enc) in keys {
+        assert_eq!(
+            r.call(&["OBJECT", "ENCODING", k]),
+            format!("${}\r\n{}\r\n", enc.len(), enc),
+            "{k}"
+        );
+    }
+}
+
+/// SAVE, BGSAVE, DEBUG RELOAD and AOF rewrites (RDB preamble or
+/// commands) all give back the same dataset: same DEBUG DIGEST, same
+/// encodings, TTLs kept.
+#[test]
+fn every_type_and_encoding_round_trips_through_every_path() {
+    let d = dir("roundtrip");
+    let ds = d.to_str().unwrap();
+    let compress = [
+        "--list-compress-depth",
+        "1",
+        "--list-max-listpack-size",
+        "16",
+    ];
+    let mut args = vec!["--dir", ds, "--appendfsync", "always"];
+    args.extend_from_slice(&compress);
+    let s = Server::start_with(&args);
+    let mut r = s.raw();
+    let keys = fill_every_encoding(&mut r);
+    let digest = r.call(&["DEBUG", "DIGEST"]);
+    assert_ne!(digest, format!("+{}\r\n", "0".repeat(40)));
+    encodings(&mut r, &keys);
+    assert_eq!(r.call(&["DEBUG", "RELOAD"]), "+OK\r\n");
+    assert_eq!(r.call(&["DEBUG", "DIGEST"]), digest);
+    encodings(&mut r, &keys);
+    assert_eq!(r.call(&["BGSAVE"]), "+Background saving started\r\n");
+    wait_child(&mut r);
+    assert_eq!(info_field(&mut r, "rdb_last_bgsave_status"), "ok");
+    assert_eq!(info_field(&mut r, "rdb_changes_since_last_save"), "0");
+    drop(r);
+    drop(s);
+    // Restart on the BGSAVE file.
+    let s = Server::start_with(&args);
+    let mut r = s.raw();
+    assert_eq!(r.call(&["DEBUG", "DIGEST"]), digest);
+    encodings(&mut r, &keys);
+    assert!(r.call(&["PTTL", "ttl"]).starts_with(":9"));
+    assert_eq!(info_field(&mut r, "rdb_last_load_keys_loaded"), "15");
+    // The AOF, turned on at run time, with and without the preamble.
+    for preamble in ["yes", "no"] {
+        r.call(&["CONFIG", "SET", "aof-use-rdb-preamble", preamble]);
+        r.call(&["CONFIG", "SET", "appendonly", "yes"]);
+        wait_child(&mut r);
+        assert!(r.call(&["BGREWRITEAOF"]).starts_with('+'));
+        wait_child(&mut r);
+        assert_eq!(r.call(&["DEBUG", "LOADAOF"]), "+OK\r\n");
+        assert_eq!(r.call(&["DEBUG", "DIGEST"]), digest, "preamble {preamble}");
+        encodings(&mut r, &keys);
+        r.call(&["CONFIG", "SET", "appendonly", "no"]);
+    }
+}
+
+/// While the dataset loads, clients are accepted and answered: INFO
+/// shows the progress, other commands get -LOADING.
+#[test]
+fn clients_get_loading_while_the_dataset_loads() {
+    let d = dir("loading");
+    let ds = d.to_str().unwrap();
+    {
+        let s = Server::start_with(&["--dir", ds]);
+        let mut r = s.raw();
+        assert_eq!(r.call(&["DEBUG", "POPULATE", "2000"]), "+OK\r\n");
+        assert_eq!(r.call(&["SAVE"]), "+OK\r\n");
+    }
+    let port = common::free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ermine-server"))
+        .args(["--port", &port.to_string(), "--dir", ds, "--save", ""])
+        .args([
+            "--key-load-delay",
+            "1000",
+            "--loading-process-events-interval-bytes",
+            "1024",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut conn = None;
+    for _ in 0..500 {
+        if let Ok(c) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            conn = Some(c);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let mut r = common::Raw {
+        s: conn.expect("no connection while loading"),
+    };
+    r.s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    assert_eq!(
+        r.call(&["GET", "key:1"]),
+        "-LOADING Redis is loading the dataset in memory\r\n"
+    );
+    assert_eq!(info_field(&mut r, "loading"), "1");
+    assert!(
+        info_field(&mut r, "loading_loaded_bytes")
+            .parse::<u64>()
+            .unwrap()
+            > 0
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A background save reports its progress and copy-on-write size.
+#[test]
+fn bgsave_reports_progress_and_copy_on_write() {
+    let d = dir("cow");
+    let s = Server::start_with(&["--dir", d.to_str().unwrap()]);
+    let mut r = s.raw();
+    assert_eq!(
+        r.call(&["DEBUG", "POPULATE", "2000", "key", "500"]),
+        "+OK\r\n"
+    );
+    assert_eq!(info_field(&mut r, "current_save_keys_total"), "0");
+    r.call(&["CONFIG", "SET", "rdb-key-save-delay", "1000"]);
+    assert_eq!(r.call(&["BGSAVE"]), "+Background saving started\r\n");
+    assert_eq!(info_field(&mut r, "current_save_keys_total"), "2000");
+    let mut seen = 0u64;
+    for _ in 0..300 {
+        seen = info_field(&mut r, "current_save_keys_processed")
+            .parse()
+            .unwrap();
+        if seen > 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(seen > 0, "no progress reported");
+    for i in 0..64 {
+        r.call(&["SETRANGE", &format!("key:{i}"), "0", &"B".repeat(500)]);
+    }
+    r.call(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    wait_child(&mut r);
+    assert!(
+        info_field(&mut r, "rdb_last_cow_size")
+            .parse::<u64>()
+            .unwrap()
+            > 0
+    );
+    assert_eq!(info_field(&mut r, "current_cow_size"), "0");
+    assert!(s.log().contains("Fork CoW for RDB: current"));
+}

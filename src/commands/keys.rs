@@ -504,7 +504,8 @@ fn expire_generic(ctx: &mut Ctx, argv: &[Bytes], relative: bool, unit: Unit) {
     {
         return ctx.reply().int(0);
     }
-    if when <= now {
+    // While loading, a past time is stored as is (the key expires later).
+    if when <= now && !ctx.srv.loading {
         ctx.db().remove(&key);
         ctx.signal_modified(&key);
         ctx.notify(NOTIFY_GENERIC, "del", &key);

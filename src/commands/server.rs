@@ -447,15 +447,7 @@ fn section(ctx: &mut Ctx, sec: &str, o: &mut String) {
                 rss as i64 - used as i64,
             );
         }
-        "persistence" => {
-            let _ = write!(
-                o,
-                "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n{}{}",
-                srv.loading as i32,
-                crate::persistence::info_fields(srv),
-                crate::persistence::aof::info_fields(srv),
-            );
-        }
+        "persistence" => o.push_str(&crate::persistence::info_section(srv)),
         "stats" => {
             let st = &srv.stats;
             let (ops, inkb, outkb) = st.instantaneous();
@@ -705,6 +697,8 @@ fn config_set(ctx: &mut Ctx, argv: &[Bytes]) {
         if !want && on {
             aof::stop(ctx.srv);
         }
+        // aof-disable-auto-gc no removes the history files right away.
+        aof::delete_history(ctx.srv);
     }
     apply_runtime(ctx);
     ctx.reply().ok();
@@ -1142,11 +1136,23 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
                 r.status(&h);
             }
         }
-        "loadaof" => match crate::persistence::debug_loadaof(ctx.srv) {
+        "log" if argv.len() == 3 => {
+            tracing::warn!("DEBUG LOG: {}", String::from_utf8_lossy(&argv[2]));
+            ctx.reply().ok();
+        }
+        "aof-flush-sleep" if argv.len() == 3 => {
+            ctx.srv.aof.flush_sleep_us = crate::util::parse_i64(&argv[2]).unwrap_or(0).max(0);
+            ctx.reply().ok();
+        }
+        "loadaof" => match crate::persistence::loading::with_clients(&mut *ctx.clients, || {
+            crate::persistence::debug_loadaof(ctx.srv)
+        }) {
             Ok(()) => ctx.reply().ok(),
             Err(e) => ctx.error(&format!("ERR {e}")),
         },
-        "reload" => match crate::persistence::debug_reload(ctx.srv) {
+        "reload" => match crate::persistence::loading::with_clients(&mut *ctx.clients, || {
+            crate::persistence::debug_reload(ctx.srv)
+        }) {
             Ok(()) => ctx.reply().ok(),
             Err(e) => ctx.error(&format!("ERR {e}")),
         },

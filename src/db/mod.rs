@@ -144,6 +144,9 @@ pub struct Db {
     /// Keys deleted by lazy expiry since the caller last drained them; the
     /// server propagates a DEL and notifies for each.
     pub expired_pending: Vec<SBytes>,
+    /// While an AOF replays, keys are never expired lazily (as Redis): a
+    /// replay must see exactly what the original commands saw.
+    pub keep_expired: bool,
 }
 
 impl Db {
@@ -155,6 +158,7 @@ impl Db {
             expire_cursor: 0,
             avg_ttl: 0,
             expired_pending: Vec::new(),
+            keep_expired: false,
         }
     }
 
@@ -172,7 +176,7 @@ impl Db {
             return false;
         }
         let expired = match self.dict.get(key) {
-            Some(o) => o.expire != NO_EXPIRE && o.expire <= now,
+            Some(o) => o.expire != NO_EXPIRE && o.expire <= now && !self.keep_expired,
             None => false,
         };
         if expired && mode == EXPIRE_DELETE {

@@ -356,6 +356,10 @@ pub struct Aof {
     pub last_write_ok: bool,
     pub last_write_error: String,
     pub delayed_fsync: u64,
+    /// DEBUG AOF-FLUSH-SLEEP: microseconds slept before each write.
+    pub flush_sleep_us: i64,
+    /// aof-timestamp-enabled: the second of the last `#TS:` annotation.
+    last_timestamp: i64,
     worker: Option<Worker>,
     /// Back-off after repeated rewrite failures (unix seconds).
     next_rewrite_time: i64,
@@ -385,6 +389,8 @@ impl Default for Aof {
             last_write_ok: true,
             last_write_error: String::new(),
             delayed_fsync: 0,
+            flush_sleep_us: 0,
+            last_timestamp: 0,
             worker: None,
             next_rewrite_time: 0,
             next_delay_minutes: 0,
@@ -517,7 +523,16 @@ pub fn feed(srv: &mut Server) {
     if !active {
         return;
     }
+    let stamp = srv.config.get_bool("aof-timestamp-enabled");
     let aof = &mut srv.aof;
+    if stamp {
+        let now = unix_now();
+        if now > aof.last_timestamp {
+            aof.last_timestamp = now;
+            aof.buf
+                .extend_from_slice(format!("#TS:{}\r\n", now).as_bytes());
+        }
+    }
     for (db, argv) in &srv.propagated {
         if aof.selected_db != Some(*db) {
             let s = db.to_string();
@@ -571,6 +586,9 @@ pub fn flush(srv: &mut Server, force: bool) {
             tracing::info!("Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.");
         }
         aof.flush_postponed_start = 0;
+        if aof.flush_sleep_us > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(aof.flush_sleep_us as u64));
+        }
         let Some(file) = aof.file.as_mut() else {
             return;
         };
@@ -777,7 +795,9 @@ pub fn load_files(srv: &mut Server) -> LoadStatus {
     if total == 0 {
         return LoadStatus::Empty;
     }
-    srv.loading = true;
+    super::loading::start(srv, total);
+    set_keep_expired(srv, true);
+    let mut done_bytes = 0u64;
     let mut base_size = 0;
     let mut status = LoadStatus::Ok;
     let count = files.len();
@@ -788,7 +808,8 @@ pub fn load_files(srv: &mut Server) -> LoadStatus {
             base_size = file_size(&dir.join(&f.name)).unwrap_or(0);
         }
         let start = std::time::Instant::now();
-        let mut r = load_single(srv, &f.name);
+        let mut r = load_single(srv, &f.name, done_bytes);
+        done_bytes += file_size(&dir.join(&f.name)).unwrap_or(0);
         if r == LoadStatus::Ok || (r == LoadStatus::Truncated && last) {
             tracing::info!(
                 "DB loaded from {} file {}: {:.3} seconds",
@@ -812,7 +833,8 @@ pub fn load_files(srv: &mut Server) -> LoadStatus {
             status = r;
         }
     }
-    srv.loading = false;
+    super::loading::stop(srv);
+    set_keep_expired(srv, false);
     srv.propagated.clear();
     if status != LoadStatus::Failed {
         // Sizes on disk after a possible truncation.
@@ -823,6 +845,12 @@ pub fn load_files(srv: &mut Server) -> LoadStatus {
         srv.aof.base_size = base_size;
     }
     status
+}
+
+fn set_keep_expired(srv: &mut Server, on: bool) {
+    for db in srv.dbs.iter_mut() {
+        db.keep_expired = on;
+    }
 }
 
 /// Outcome of parsing one command from an AOF buffer.
@@ -899,6 +927,10 @@ fn next_command(data: &[u8], pos: &mut usize) -> Parsed {
             if data.len() - *pos < 2 {
                 return Parsed::Eof;
             }
+            // A wrong length would make the rest of the file garbage.
+            if &data[*pos..*pos + 2] != b"\r\n" {
+                return Parsed::Format;
+            }
             *pos += 2;
         }
         return Parsed::Command(argv);
@@ -906,8 +938,8 @@ fn next_command(data: &[u8], pos: &mut usize) -> Parsed {
 }
 
 /// Load one AOF file (an RDB image, commands, or an RDB preamble followed
-/// by commands) into the dataset.
-fn load_single(srv: &mut Server, name: &str) -> LoadStatus {
+/// by commands) into the dataset; `base`: bytes loaded before this file.
+fn load_single(srv: &mut Server, name: &str, base: u64) -> LoadStatus {
     let path = dirname(srv).join(name);
     let data = match std::fs::read(&path) {
         Ok(d) => d,
@@ -931,10 +963,8 @@ fn load_single(srv: &mut Server, name: &str) -> LoadStatus {
         } else {
             tracing::info!("Reading RDB base file on AOF loading...");
         }
-        let lim = super::limits(srv);
-        match super::rdb::load(&data, &mut srv.dbs, &lim, crate::util::mstime()) {
+        match super::load_image(srv, &data, base) {
             Ok(loaded) => {
-                super::restore_functions(srv, &loaded.functions);
                 pos = loaded.consumed;
                 if old_style {
                     tracing::info!("Reading the remaining AOF tail...");
@@ -965,11 +995,28 @@ fn load_single(srv: &mut Server, name: &str) -> LoadStatus {
     fake.authenticated = true;
     // The AOF client never blocks, as inside MULTI.
     fake.flags |= crate::server::client::cflags::MULTI;
-    let mut clients = crate::server::Clients::default();
+    // The reactor's clients when it is blocked in this load, so a slow
+    // script replayed from the file can answer them (-LOADING).
+    let mut own = crate::server::Clients::default();
+    let shared = super::loading::clients_ptr();
+    let clients: &mut crate::server::Clients = if shared.is_null() {
+        &mut own
+    } else {
+        // SAFETY: set by `loading::with_clients` from the reactor, which is
+        // blocked in this load and does not touch its clients meanwhile.
+        unsafe { &mut *shared }
+    };
     let mut valid_up_to = pos;
     let mut valid_before_multi = pos;
     let mut queued: Option<Vec<Vec<Bytes>>> = None;
+    let mut loops = 0u64;
     let truncated_at = loop {
+        // Every 1024 commands, let clients in (they get -LOADING).
+        loops += 1;
+        if loops.is_multiple_of(1024) {
+            srv.persist.load.loaded_bytes = base + pos as u64;
+            super::loading::serve(srv);
+        }
         match next_command(&data, &mut pos) {
             Parsed::End => {
                 if queued.is_some() {
@@ -1000,18 +1047,28 @@ fn load_single(srv: &mut Server, name: &str) -> LoadStatus {
                     );
                     return LoadStatus::Failed;
                 };
+                let argc = argv.len() as i32;
+                if (cmd.spec.arity > 0 && cmd.spec.arity != argc) || argc < -cmd.spec.arity {
+                    tracing::warn!(
+                        "Wrong number of arguments for '{}' reading the append only file {}",
+                        cmd.fullname,
+                        name
+                    );
+                    tracing::warn!("Bad file format reading the append only file {}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>", name);
+                    return LoadStatus::Failed;
+                }
                 let fullname = cmd.fullname.as_str();
                 if fullname == "multi" {
                     valid_before_multi = valid_up_to;
                     queued = Some(Vec::new());
                 } else if fullname == "exec" {
                     for a in queued.take().unwrap_or_default() {
-                        run(srv, &mut clients, &mut fake, &a);
+                        run(srv, clients, &mut fake, &a);
                     }
                 } else if let Some(q) = queued.as_mut() {
                     q.push(argv);
                 } else {
-                    run(srv, &mut clients, &mut fake, &argv);
+                    run(srv, clients, &mut fake, &argv);
                 }
                 valid_up_to = pos;
             }
@@ -1094,7 +1151,7 @@ pub fn open_on_start(srv: &mut Server) -> Result<(), String> {
     if m.base.is_none() && m.incr.is_empty() {
         let base = m.new_base(&name, use_preamble(srv));
         let tmp = format!("temp-rewriteaof-{}.aof", std::process::id());
-        write_rewrite(srv, Path::new(&tmp)).map_err(|e| {
+        write_rewrite(srv, Path::new(&tmp), &mut |_| {}).map_err(|e| {
             format!(
                 "Write error writing append only file on disk: {}",
                 crate::server::log_io_error(&e)
@@ -1202,6 +1259,9 @@ fn batched(buf: &mut Vec<u8>, cmd: &[u8], key: &[u8], items: &[Vec<Vec<u8>>]) {
 pub fn rewrite_commands(srv: &Server) -> Vec<u8> {
     use crate::db::{Value, NO_EXPIRE};
     let mut buf = Vec::with_capacity(1 << 16);
+    if srv.config.get_bool("aof-timestamp-enabled") {
+        buf.extend_from_slice(format!("#TS:{}\r\n", unix_now()).as_bytes());
+    }
     for lib in srv.functions.libraries.values() {
         header(&mut buf, 3);
         bulk(&mut buf, b"FUNCTION");
@@ -1278,14 +1338,13 @@ pub fn rewrite_commands(srv: &Server) -> Vec<u8> {
 }
 
 /// Write a complete base file (RDB image or commands) to `path`, fsynced.
-fn write_rewrite(srv: &Server, path: &Path) -> std::io::Result<()> {
-    let data = if use_preamble(srv) {
-        super::image(srv, true)
-    } else {
-        rewrite_commands(srv)
-    };
+fn write_rewrite(srv: &Server, path: &Path, on_key: &mut dyn FnMut(u64)) -> std::io::Result<()> {
     let mut f = File::create(path)?;
-    f.write_all(&data)?;
+    if use_preamble(srv) {
+        super::write_image(srv, true, &mut f, on_key)?;
+    } else {
+        f.write_all(&rewrite_commands(srv))?;
+    }
     f.sync_all()
 }
 
@@ -1365,29 +1424,12 @@ pub fn rewrite_background(srv: &mut Server) -> Result<(), String> {
         }
     }
     srv.aof.rewrites += 1;
-    let start = std::time::Instant::now();
-    // SAFETY: the reactor thread is the only one touching the dataset; the
-    // fsync thread holds no lock the child needs. The child writes a file
-    // and _exits.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        let e = std::io::Error::last_os_error();
-        srv.aof.last_bgrewrite_ok = false;
-        tracing::warn!(
-            "Can't rewrite append only file in background: fork: {}",
-            crate::server::log_io_error(&e)
-        );
-        return Err("fork".into());
-    }
-    if pid == 0 {
-        if let Ok(mut r) = crate::server::log::ROLE.lock() {
-            *r = 'C';
-        }
+    let res = super::child::fork_child(srv, ChildType::Aof, |srv, rep| {
         let tmp = child_tmpfile(std::process::id() as i32);
-        let code = match write_rewrite(srv, Path::new(&tmp)) {
+        match write_rewrite(srv, Path::new(&tmp), &mut |k| rep.key_done(k)) {
             Ok(()) => {
                 tracing::info!("Successfully created the temporary AOF base file {}", tmp);
-                0
+                true
             }
             Err(e) => {
                 tracing::warn!(
@@ -1395,17 +1437,21 @@ pub fn rewrite_background(srv: &mut Server) -> Result<(), String> {
                     crate::server::log_io_error(&e)
                 );
                 let _ = std::fs::remove_file(&tmp);
-                1
+                false
             }
-        };
-        // SAFETY: leave without running the parent's destructors.
-        unsafe { libc::_exit(code) };
-    }
-    srv.persist.last_fork_usec = start.elapsed().as_micros() as i64;
-    srv.persist.total_forks += 1;
-    srv.persist.child_pid = pid;
-    srv.persist.child_type = ChildType::Aof;
-    srv.persist.child_start = crate::util::mstime();
+        }
+    });
+    let pid = match res {
+        Ok(pid) => pid,
+        Err(e) => {
+            srv.aof.last_bgrewrite_ok = false;
+            tracing::warn!(
+                "Can't rewrite append only file in background: fork: {}",
+                crate::server::log_io_error(&e)
+            );
+            return Err("fork".into());
+        }
+    };
     tracing::info!(
         "Background append only file rewriting started by pid {}",
         pid
@@ -1540,6 +1586,7 @@ pub fn kill_child(srv: &mut Server) {
     let _ = std::fs::remove_file(child_tmpfile(pid));
     srv.persist.child_pid = -1;
     srv.persist.child_type = ChildType::None;
+    super::child::reset(srv);
     srv.aof.rewrite_time_start = -1;
 }
 
@@ -1666,7 +1713,7 @@ pub fn info_fields(srv: &Server) -> String {
     let a = &srv.aof;
     let aof_child = srv.persist.child_type == ChildType::Aof && srv.persist.child_pid != -1;
     let mut s = format!(
-        "aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+        "aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\naof_last_cow_size:{}\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
         (a.state != AofState::Off) as i32,
         aof_child as i32,
         a.rewrite_scheduled as i32,
@@ -1676,6 +1723,7 @@ pub fn info_fields(srv: &Server) -> String {
         a.rewrites,
         a.consecutive_failures,
         if a.last_write_ok && !a.fsync_failed() { "ok" } else { "err" },
+        srv.persist.info.aof_last_cow,
     );
     if srv.config.get_bool("appendonly") {
         s.push_str(&format!(

@@ -14,15 +14,59 @@ fn hslot(h: u32) -> usize {
     ((h >> (3 * 8 - HLOG)).wrapping_sub(h.wrapping_mul(5)) as usize) & (HSIZE - 1)
 }
 
+/// The hash table, kept between calls: each entry is tagged with the
+/// call that wrote it, so a new call sees an empty table without clearing
+/// 64K entries (which made saving many small values slow).
+struct Table {
+    call: u32,
+    slots: Vec<u64>,
+}
+
+impl Table {
+    /// Position + 1 of the last occurrence of a hash in this call; 0 = none.
+    #[inline]
+    fn get(&self, slot: usize) -> usize {
+        let e = self.slots[slot];
+        if (e >> 32) as u32 == self.call {
+            (e & 0xffff_ffff) as usize
+        } else {
+            0
+        }
+    }
+    #[inline]
+    fn set(&mut self, slot: usize, pos: u32) {
+        self.slots[slot] = ((self.call as u64) << 32) | pos as u64;
+    }
+}
+
+thread_local! {
+    static TABLE: std::cell::RefCell<Table> = const {
+        std::cell::RefCell::new(Table { call: 0, slots: Vec::new() })
+    };
+}
+
 /// Compress `input` into at most `out_limit` bytes; None when the data
 /// does not fit (or is empty), exactly when Redis's lzf_compress returns 0.
 pub fn compress(input: &[u8], out_limit: usize) -> Option<Vec<u8>> {
-    let in_len = input.len();
-    if in_len == 0 || out_limit == 0 {
+    if input.is_empty() || out_limit == 0 {
         return None;
     }
-    // Table of (position + 1) of the last occurrence of each hash; 0 = none.
-    let mut htab = vec![0u32; HSIZE];
+    TABLE.with(|t| {
+        let mut t = t.borrow_mut();
+        if t.slots.is_empty() {
+            t.slots = vec![0; HSIZE];
+        }
+        t.call = t.call.wrapping_add(1);
+        if t.call == 0 {
+            t.slots.fill(0);
+            t.call = 1;
+        }
+        compress_with(input, out_limit, &mut t)
+    })
+}
+
+fn compress_with(input: &[u8], out_limit: usize, htab: &mut Table) -> Option<Vec<u8>> {
+    let in_len = input.len();
     let mut out = vec![0u8; out_limit + 4];
     let out_end = out_limit;
     let mut op = 1usize; // start run
@@ -35,8 +79,8 @@ pub fn compress(input: &[u8], out_limit: usize) -> Option<Vec<u8>> {
         while in_len > 2 && ip < in_len - 2 {
             hval = next(hval, ip);
             let slot = hslot(hval);
-            let stored = htab[slot] as usize;
-            htab[slot] = ip as u32 + 1;
+            let stored = htab.get(slot);
+            htab.set(slot, ip as u32 + 1);
             let matched = if stored > 0 {
                 let r = stored - 1;
                 r < ip
@@ -97,10 +141,10 @@ pub fn compress(input: &[u8], out_limit: usize) -> Option<Vec<u8>> {
                 ip -= 2;
                 hval = frst(ip);
                 hval = next(hval, ip);
-                htab[hslot(hval)] = ip as u32 + 1;
+                htab.set(hslot(hval), ip as u32 + 1);
                 ip += 1;
                 hval = next(hval, ip);
-                htab[hslot(hval)] = ip as u32 + 1;
+                htab.set(hslot(hval), ip as u32 + 1);
                 ip += 1;
             } else {
                 if op >= out_end {

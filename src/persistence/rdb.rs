@@ -170,41 +170,34 @@ impl Writer {
     /// Type byte and payload of a value (no key), in the encoding Redis
     /// 7.0 writes for the value's current in-memory encoding.
     pub fn value(&mut self, v: &Value) {
+        self.buf.push(type_byte(v));
+        self.payload(v);
+    }
+
+    /// The payload of a value, after its type byte (and key, in a file).
+    fn payload(&mut self, v: &Value) {
         use super::compact::{intset_blob, intset_width, LpBuilder};
         match v {
             Value::Int(n) => {
-                self.buf.push(T_STRING);
                 if !self.int_string(*n) {
                     self.string(n.to_string().as_bytes());
                 }
             }
-            Value::Str(s) => {
-                self.buf.push(T_STRING);
-                self.string(s);
-            }
-            Value::Raw(s) => {
-                self.buf.push(T_STRING);
-                self.string(s);
-            }
-            Value::List(l) => {
-                self.buf.push(T_LIST_QUICKLIST2);
-                self.list(l);
-            }
+            Value::Str(s) => self.string(s),
+            Value::Raw(s) => self.string(s),
+            Value::List(l) => self.list(l),
             Value::Set(s) => match &**s {
                 crate::db::set::Set::Int(v) => {
-                    self.buf.push(T_SET_INTSET);
                     let blob = intset_blob(v, intset_width(v));
                     self.string(&blob);
                 }
                 _ => {
-                    self.buf.push(T_SET);
                     self.write_len(s.len() as u64);
                     s.for_each(|m| self.string(m));
                 }
             },
             Value::ZSet(z) => {
                 if z.encoding() == "listpack" {
-                    self.buf.push(T_ZSET_LISTPACK);
                     let mut b = LpBuilder::new();
                     for (score, m) in z.tree.iter() {
                         b.push(m);
@@ -216,11 +209,9 @@ impl Writer {
                     let blob = b.finish();
                     self.string(&blob);
                 } else {
-                    self.buf.push(T_ZSET2);
                     self.write_len(z.len() as u64);
                     // Redis writes skiplists from the tail.
-                    let entries: Vec<_> = z.tree.iter().collect();
-                    for (score, m) in entries.into_iter().rev() {
+                    for (score, m) in z.tree.iter_rev_from(z.len().saturating_sub(1)) {
                         self.string(m);
                         self.buf.extend_from_slice(&score.to_le_bytes());
                     }
@@ -229,7 +220,6 @@ impl Writer {
             Value::Hash(h) => {
                 let pairs = h.pairs();
                 if h.encoding() == "listpack" {
-                    self.buf.push(T_HASH_LISTPACK);
                     let mut b = LpBuilder::new();
                     for (f, v) in &pairs {
                         b.push(f);
@@ -238,7 +228,6 @@ impl Writer {
                     let blob = b.finish();
                     self.string(&blob);
                 } else {
-                    self.buf.push(T_HASH);
                     self.write_len(pairs.len() as u64);
                     for (f, v) in pairs {
                         self.string(&f);
@@ -247,6 +236,22 @@ impl Writer {
                 }
             }
         }
+    }
+}
+
+/// The RDB type byte Redis 7.0 writes for a value's encoding.
+fn type_byte(v: &Value) -> u8 {
+    match v {
+        Value::Int(_) | Value::Str(_) | Value::Raw(_) => T_STRING,
+        Value::List(_) => T_LIST_QUICKLIST2,
+        Value::Set(s) => match &**s {
+            crate::db::set::Set::Int(_) => T_SET_INTSET,
+            _ => T_SET,
+        },
+        Value::ZSet(z) if z.encoding() == "listpack" => T_ZSET_LISTPACK,
+        Value::ZSet(_) => T_ZSET2,
+        Value::Hash(h) if h.encoding() == "listpack" => T_HASH_LISTPACK,
+        Value::Hash(_) => T_HASH,
     }
 }
 
@@ -279,8 +284,37 @@ pub struct DumpOptions {
 
 /// Serialize the whole dataset.
 pub fn dump(dbs: &[Db], functions: &[Vec<u8>], opt: &DumpOptions) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 << 16);
+    // Writing to a Vec cannot fail.
+    let _ = dump_to(dbs, functions, opt, &mut out, &mut |_| {});
+    out
+}
+
+/// Bytes buffered before they go to the sink while streaming a dump.
+const STREAM_CHUNK: usize = 64 * 1024;
+
+/// Serialize the whole dataset into `out` as it goes (a child saving a
+/// snapshot writes its file this way, without holding the image in
+/// memory). `on_key` is called after each key with the count so far.
+pub fn dump_to<W: std::io::Write>(
+    dbs: &[Db],
+    functions: &[Vec<u8>],
+    opt: &DumpOptions,
+    out: &mut W,
+    on_key: &mut dyn FnMut(u64),
+) -> std::io::Result<()> {
+    let crc = crc::Crc::<u64>::new(&crc::CRC_64_REDIS);
+    let mut digest = crc.digest();
     let mut w = Writer::new(opt.compress, opt.list_compress_depth);
-    w.buf.reserve(1 << 16);
+    w.buf.reserve(STREAM_CHUNK * 2);
+    let mut spill = |w: &mut Writer, out: &mut W| -> std::io::Result<()> {
+        if opt.checksum {
+            digest.update(&w.buf);
+        }
+        out.write_all(&w.buf)?;
+        w.buf.clear();
+        Ok(())
+    };
     w.buf
         .extend_from_slice(format!("REDIS{:04}", RDB_VERSION).as_bytes());
     w.aux("redis-ver", crate::REDIS_VERSION);
@@ -292,6 +326,7 @@ pub fn dump(dbs: &[Db], functions: &[Vec<u8>], opt: &DumpOptions) -> Vec<u8> {
         w.buf.push(OP_FUNCTION2);
         w.string(code);
     }
+    let mut keys = 0u64;
     for db in dbs {
         if db.is_empty() {
             continue;
@@ -307,11 +342,14 @@ pub fn dump(dbs: &[Db], functions: &[Vec<u8>], opt: &DumpOptions) -> Vec<u8> {
                 w.buf.extend_from_slice(&o.expire.to_le_bytes());
             }
             // Type byte first, then key, then payload.
-            let mut vw = Writer::new(opt.compress, opt.list_compress_depth);
-            vw.value(&o.val);
-            w.buf.push(vw.buf[0]);
+            w.buf.push(type_byte(&o.val));
             w.string(k);
-            w.buf.extend_from_slice(&vw.buf[1..]);
+            w.payload(&o.val);
+            if w.buf.len() >= STREAM_CHUNK {
+                spill(&mut w, out)?;
+            }
+            keys += 1;
+            on_key(keys);
             if opt.key_save_delay_us > 0 {
                 std::thread::sleep(std::time::Duration::from_micros(
                     opt.key_save_delay_us as u64,
@@ -320,9 +358,9 @@ pub fn dump(dbs: &[Db], functions: &[Vec<u8>], opt: &DumpOptions) -> Vec<u8> {
         }
     }
     w.buf.push(OP_EOF);
-    let crc = if opt.checksum { crc64(&w.buf) } else { 0 };
-    w.buf.extend_from_slice(&crc.to_le_bytes());
-    w.buf
+    spill(&mut w, out)?;
+    let sum = if opt.checksum { digest.finalize() } else { 0 };
+    out.write_all(&sum.to_le_bytes())
 }
 
 // ------------------------------------------------------------ reading
@@ -811,12 +849,130 @@ pub struct Loaded {
 /// Load an RDB image into `dbs` (which should be empty). Nothing is kept
 /// unless the whole file parses and its checksum matches.
 pub fn load(data: &[u8], dbs: &mut [Db], lim: &BuildLimits, now: i64) -> R<Loaded> {
-    if data.len() < 9 || &data[..5] != b"REDIS" {
+    let (loaded, staged) = parse(data, dbs.len(), lim, now, &mut |_: usize| {})?;
+    install(staged, dbs);
+    Ok(loaded)
+}
+
+/// Keys parsed from an image, per database, not yet in the keyspace.
+pub type Staged = Vec<Vec<(Vec<u8>, Obj)>>;
+
+/// Put parsed keys into the keyspace.
+pub fn install(staged: Staged, dbs: &mut [Db]) {
+    for (i, keys) in staged.into_iter().enumerate() {
+        for (k, o) in keys {
+            dbs[i].insert_obj(&k, o);
+        }
+    }
+}
+
+/// What a parse is doing (redis-check-rdb's states, for error reports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doing {
+    Start,
+    ReadType,
+    ReadExpire,
+    ReadKey,
+    ReadObjectValue,
+    CheckSum,
+    ReadLen,
+    ReadAux,
+    ReadModuleAux,
+    ReadFunctions,
+}
+
+impl Doing {
+    pub fn name(self) -> &'static str {
+        match self {
+            Doing::Start => "start",
+            Doing::ReadType => "read-type",
+            Doing::ReadExpire => "read-expire",
+            Doing::ReadKey => "read-key",
+            Doing::ReadObjectValue => "read-object-value",
+            Doing::CheckSum => "check-sum",
+            Doing::ReadLen => "read-len",
+            Doing::ReadAux => "read-aux",
+            Doing::ReadModuleAux => "read-module-aux",
+            Doing::ReadFunctions => "read-functions",
+        }
+    }
+}
+
+/// Follows a parse step by step (the loader serves clients from
+/// `key_done`; the RDB checker reports everything). Offsets are bytes
+/// consumed so far.
+pub trait Observer {
+    fn doing(&mut self, _d: Doing) {}
+    fn aux(&mut self, _key: &[u8], _val: &[u8], _offset: usize) {}
+    fn select_db(&mut self, _db: u64, _offset: usize) {}
+    /// The type byte of a key about to be read; Err refuses it.
+    fn key_type(&mut self, _t: u8) -> R<()> {
+        Ok(())
+    }
+    fn key_read(&mut self, _key: &[u8]) {}
+    /// A key and its value were read (`expire`: NO_EXPIRE or unix ms).
+    fn key_done(&mut self, _offset: usize, _expire: i64) {}
+    /// The stored and computed checksums (0 stored: none written).
+    fn checksum(&mut self, _stored: u64, _computed: u64, _offset: usize) {}
+    /// Whether parsed keys are kept (a checker only looks at them).
+    fn keep(&self) -> bool {
+        true
+    }
+}
+
+/// A closure observer: called with the offset after each key.
+impl<F: FnMut(usize)> Observer for F {
+    fn key_done(&mut self, offset: usize, _expire: i64) {
+        self(offset)
+    }
+}
+
+/// Parse an RDB image for `ndbs` databases without touching the
+/// keyspace (so the caller may serve clients while it runs).
+pub fn parse(
+    data: &[u8],
+    ndbs: usize,
+    lim: &BuildLimits,
+    now: i64,
+    obs: &mut dyn Observer,
+) -> R<(Loaded, Staged)> {
+    let mut at = 0;
+    parse_at(data, ndbs, lim, now, obs, &mut at)
+}
+
+/// `parse`, telling where it failed (bytes consumed when the error was
+/// found) in `failed_at`.
+pub fn parse_at(
+    data: &[u8],
+    ndbs: usize,
+    lim: &BuildLimits,
+    now: i64,
+    obs: &mut dyn Observer,
+    failed_at: &mut usize,
+) -> R<(Loaded, Staged)> {
+    let mut r = Reader::new(data, 0);
+    let res = parse_body(&mut r, ndbs, lim, now, obs);
+    if res.is_err() {
+        *failed_at = r.pos;
+    }
+    res
+}
+
+fn parse_body(
+    r: &mut Reader,
+    ndbs: usize,
+    lim: &BuildLimits,
+    now: i64,
+    obs: &mut dyn Observer,
+) -> R<(Loaded, Staged)> {
+    obs.doing(Doing::Start);
+    let header = r.take(9)?;
+    if &header[..5] != b"REDIS" {
         return Err(LoadError(
             "Wrong signature trying to load DB from file".into(),
         ));
     }
-    let ver: u32 = std::str::from_utf8(&data[5..9])
+    let ver: u32 = std::str::from_utf8(&header[5..9])
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
@@ -826,8 +982,8 @@ pub fn load(data: &[u8], dbs: &mut [Db], lim: &BuildLimits, now: i64) -> R<Loade
             ver
         )));
     }
-    let mut r = Reader::new(data, 9);
-    let mut staged: Vec<Vec<(Vec<u8>, Obj)>> = (0..dbs.len()).map(|_| Vec::new()).collect();
+    let mut staged: Staged = Vec::new();
+    let keep = obs.keep();
     let mut db = 0usize;
     let mut expire = NO_EXPIRE;
     let mut loaded = Loaded {
@@ -839,28 +995,36 @@ pub fn load(data: &[u8], dbs: &mut [Db], lim: &BuildLimits, now: i64) -> R<Loade
         sanitized: 0,
     };
     loop {
+        obs.doing(Doing::ReadType);
         let t = r.byte()?;
         match t {
             OP_EOF => break,
             OP_SELECTDB => {
-                let n = r.read_len()? as usize;
-                if n >= dbs.len() {
-                    return Err(LoadError(format!("FATAL: Data file was created with a Redis server configured to handle more than {} databases. Exiting\n", dbs.len())));
+                obs.doing(Doing::ReadLen);
+                let n = r.read_len()?;
+                obs.select_db(n, r.pos);
+                if n >= ndbs as u64 {
+                    return Err(LoadError(format!("FATAL: Data file was created with a Redis server configured to handle more than {} databases. Exiting\n", ndbs)));
                 }
-                db = n;
+                db = n as usize;
             }
             OP_RESIZEDB => {
+                obs.doing(Doing::ReadLen);
                 r.read_len()?;
                 r.read_len()?;
             }
             OP_AUX => {
-                r.string()?;
-                r.string()?;
+                obs.doing(Doing::ReadAux);
+                let k = r.string()?;
+                let v = r.string()?;
+                obs.aux(&k, &v, r.pos);
             }
             OP_EXPIRETIME_MS => {
+                obs.doing(Doing::ReadExpire);
                 expire = i64::from_le_bytes(r.take(8)?.try_into().unwrap_or([0; 8]))
             }
             OP_EXPIRETIME => {
+                obs.doing(Doing::ReadExpire);
                 expire = i32::from_le_bytes(r.take(4)?.try_into().unwrap_or([0; 4])) as i64 * 1000
             }
             OP_IDLE => {
@@ -869,15 +1033,23 @@ pub fn load(data: &[u8], dbs: &mut [Db], lim: &BuildLimits, now: i64) -> R<Loade
             OP_FREQ => {
                 r.byte()?;
             }
-            OP_FUNCTION2 => loaded.functions.push(r.string()?),
+            OP_FUNCTION2 => {
+                obs.doing(Doing::ReadFunctions);
+                loaded.functions.push(r.string()?)
+            }
             OP_MODULE_AUX => {
-                return Err(LoadError("Module auxiliary data is not supported".into()))
+                obs.doing(Doing::ReadModuleAux);
+                return Err(LoadError("Module auxiliary data is not supported".into()));
             }
             t => {
+                obs.key_type(t)?;
+                obs.doing(Doing::ReadKey);
                 let key = r.string()?;
-                match read_value(&mut r, t, lim)? {
+                obs.key_read(&key);
+                obs.doing(Doing::ReadObjectValue);
+                match read_value(r, t, lim)? {
                     None => {
-                        if loaded.empty_skipped < 10 {
+                        if loaded.empty_skipped < 10 && keep {
                             tracing::warn!(
                                 "rdbLoadObject skipping empty key: {}",
                                 String::from_utf8_lossy(&key)
@@ -889,35 +1061,40 @@ pub fn load(data: &[u8], dbs: &mut [Db], lim: &BuildLimits, now: i64) -> R<Loade
                         if expire != NO_EXPIRE && expire <= now {
                             loaded.expired += 1;
                         } else {
-                            let mut o = Obj::new(val);
-                            o.expire = expire;
-                            staged[db].push((key, o));
                             loaded.keys += 1;
+                            if keep {
+                                if staged.len() <= db {
+                                    staged.resize_with(db + 1, Vec::new);
+                                }
+                                let mut o = Obj::new(val);
+                                o.expire = expire;
+                                staged[db].push((key, o));
+                            }
                         }
                     }
                 }
+                obs.key_done(r.pos, expire);
                 expire = NO_EXPIRE;
             }
         }
     }
     loaded.sanitized = r.sanitized;
     if ver >= 5 {
+        obs.doing(Doing::CheckSum);
         let expected = u64::from_le_bytes(r.take(8)?.try_into().unwrap_or([0; 8]));
-        let actual = crc64(&data[..r.pos - 8]);
+        let actual = crc64(&r.b[..r.pos - 8]);
+        obs.checksum(expected, actual, r.pos);
         if expected != 0 && actual != expected && !lim.skip_checksum {
-            tracing::warn!(
-                "Wrong RDB checksum expected: ({:x}) got ({:x}). Aborting now.",
-                expected,
-                actual
-            );
+            if keep {
+                tracing::warn!(
+                    "Wrong RDB checksum expected: ({:x}) got ({:x}). Aborting now.",
+                    expected,
+                    actual
+                );
+            }
             return Err(LoadError("RDB CRC error".into()));
         }
     }
-    for (i, keys) in staged.into_iter().enumerate() {
-        for (k, o) in keys {
-            dbs[i].insert_obj(&k, o);
-        }
-    }
     loaded.consumed = r.pos;
-    Ok(loaded)
+    Ok((loaded, staged))
 }

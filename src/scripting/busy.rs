@@ -166,6 +166,16 @@ fn busy_command(srv: &mut Server, c: &mut Client, run: &mut Running, argv: &[Byt
         ("function", "kill") if argv.len() == 2 => Some(false),
         _ => None,
     };
+    // A script replayed from the AOF: loading answers come first.
+    let loading_ok = srv
+        .commands
+        .lookup(argv)
+        .is_some_and(|c| c.flags & crate::commands::flags::LOADING != 0);
+    if srv.loading && !loading_ok {
+        c.reply
+            .error_raw("LOADING Redis is loading the dataset in memory");
+        return;
+    }
     if let Some(is_eval) = kill {
         if srv.dirty != run.dirty_at_start {
             c.reply.error_raw("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.");

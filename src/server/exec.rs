@@ -211,6 +211,17 @@ fn process_command_inner(
         return Outcome::Done;
     }
 
+    // While the dataset loads, only commands flagged "loading" run.
+    if srv.loading && cmd_flags & flags::LOADING == 0 {
+        reject(
+            srv,
+            client,
+            Some(cmd_id),
+            "LOADING Redis is loading the dataset in memory",
+        );
+        return Outcome::Done;
+    }
+
     if client.has(cflags::MULTI) {
         if cmd_flags & flags::NO_MULTI != 0 {
             reject(

@@ -279,10 +279,16 @@ impl Reactor {
     }
 
     /// Run until shutdown. Returns the exit code.
-    pub fn run(&mut self) -> i32 {
-        install_signal_handlers();
+    /// Make the poller and listeners reachable from code that serves
+    /// clients while the loop is blocked (busy scripts, loading).
+    pub fn expose_io(&mut self) {
         self.srv.poll_ptr = &mut self.poll;
         self.srv.listeners_ptr = &self.listeners;
+    }
+
+    pub fn run(&mut self) -> i32 {
+        install_signal_handlers();
+        self.expose_io();
         let mut events = Events::with_capacity(1024);
         loop {
             let sig = SHUTDOWN_SIGNAL.swap(0, Ordering::SeqCst);
@@ -435,7 +441,11 @@ impl Reactor {
         }
         self.process_input(slot);
         if closed {
-            // Run what was received, send what can be sent, then close.
+            // Run what was received, send what can be sent, then close;
+            // the AOF first, as before any reply.
+            if !self.srv.aof.buf.is_empty() {
+                crate::persistence::aof::flush(&mut self.srv, false);
+            }
             if let Some(c) = self.clients.get_mut(slot) {
                 let _ = c.flush();
             }
@@ -721,25 +731,7 @@ impl Reactor {
     }
 
     pub fn close_client(&mut self, slot: usize) {
-        let Some(mut c) = self.clients.take(slot) else {
-            return;
-        };
-        match &mut c.conn {
-            Conn::Tcp(s) => {
-                let _ = self.poll.registry().deregister(s);
-            }
-            Conn::Unix(s) => {
-                let _ = self.poll.registry().deregister(s);
-            }
-            Conn::None => {}
-        }
-        crate::commands::connection::on_client_close(&mut self.srv, &mut c);
-        crate::replication::on_client_close(&mut self.srv, &mut c);
-        self.clients.forget(c.id);
-        c.conn.shutdown();
-        debug!("Client closed connection id={} addr={}", c.id, c.addr);
-        drop(c);
-        self.clients.free_slot(slot);
+        close_client_in(self.poll.registry(), &mut self.srv, &mut self.clients, slot);
     }
 
     /// Resume clients held by CLIENT PAUSE once it is over.
@@ -810,6 +802,35 @@ impl Reactor {
 }
 
 /// Accept every pending connection on a listener.
+/// Close a client and free its slot (also used while loading, when the
+/// reactor's own loop is not running).
+pub fn close_client_in(
+    registry: &mio::Registry,
+    srv: &mut Server,
+    clients: &mut Clients,
+    slot: usize,
+) {
+    let Some(mut c) = clients.take(slot) else {
+        return;
+    };
+    match &mut c.conn {
+        Conn::Tcp(s) => {
+            let _ = registry.deregister(s);
+        }
+        Conn::Unix(s) => {
+            let _ = registry.deregister(s);
+        }
+        Conn::None => {}
+    }
+    crate::commands::connection::on_client_close(srv, &mut c);
+    crate::replication::on_client_close(srv, &mut c);
+    clients.forget(c.id);
+    c.conn.shutdown();
+    debug!("Client closed connection id={} addr={}", c.id, c.addr);
+    drop(c);
+    clients.free_slot(slot);
+}
+
 pub fn accept_on(
     listener: &Listener,
     registry: &mio::Registry,

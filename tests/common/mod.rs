@@ -60,8 +60,17 @@ impl Server {
             let mut child = cmd.spawn().expect("spawn ermine-server");
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Server { child, port, dir };
+                if let Ok(mut c) = TcpStream::connect(("127.0.0.1", port)) {
+                    // Connections are accepted while the dataset loads
+                    // (they get -LOADING): wait for the load to finish.
+                    let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
+                    let mut buf = [0u8; 64];
+                    let loading = c.write_all(b"PING\r\n").is_ok()
+                        && c.read(&mut buf)
+                            .is_ok_and(|n| buf[..n].starts_with(b"-LOADING"));
+                    if !loading {
+                        return Server { child, port, dir };
+                    }
                 }
                 if let Ok(Some(_)) = child.try_wait() {
                     break;
