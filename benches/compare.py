@@ -81,6 +81,15 @@ def start(cmd, port, tmp):
     return p
 
 
+def used_memory(port):
+    out = subprocess.run(["redis-cli", "-p", str(port), "INFO", "memory"], capture_output=True,
+                         text=True).stdout
+    for line in out.splitlines():
+        if line.startswith("used_memory:"):
+            return int(line.split(":")[1])
+    return 0
+
+
 def cli(port, *args):
     subprocess.run(["redis-cli", "-p", str(port), *args], stdout=subprocess.DEVNULL, check=False)
 
@@ -167,13 +176,15 @@ def main():
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--phases", default="", help="memory phases to run (default: all)")
+    ap.add_argument("--base-port", type=int, default=0,
+                    help="use this port for Redis and the next for Ermine (default: any free ports)")
     a = ap.parse_args()
     only = set(x.strip().upper() for x in a.only.split(",") if x.strip())
     tmp = tempfile.mkdtemp(prefix="ermine-bench-")
     servers = {}
     try:
-        for name, cmd in (("redis", [a.redis]), ("ermine", [os.path.abspath(a.ermine)])):
-            port = free_port()
+        for i, (name, cmd) in enumerate((("redis", [a.redis]), ("ermine", [os.path.abspath(a.ermine)]))):
+            port = a.base_port + i if a.base_port else free_port()
             servers[name] = (start(cmd, port, tmp), port)
         if not a.skip_throughput:
             print(f"{'workload':<14}{'P':>3}{'redis ops/s':>14}{'ermine ops/s':>14}{'ratio':>8}"
@@ -195,11 +206,12 @@ def main():
                     print(f"{wname:<14}{pipeline:>3}{med['redis'][0]:>14.0f}{med['ermine'][0]:>14.0f}{ratio:>8.2f}"
                           f"{med['redis'][1]:>14.3f}{med['ermine'][1]:>15.3f}{cpu:>10.2f}", flush=True)
         if not a.skip_memory:
-            print(f"\n{'memory phase':<22}{'redis RSS MB':>14}{'ermine RSS MB':>15}{'ratio':>8}")
+            print(f"\n{'memory phase':<22}{'redis RSS MB':>14}{'ermine RSS MB':>15}{'ratio':>8}"
+                  f"{'redis used MB':>15}{'ermine used MB':>16}{'ratio':>8}")
             for phase, label in (("strings", "1M strings"), ("hashes", "100 hashes x 10k"), ("smallhashes", "1M hashes x 5 fields"), ("zsets", "100 zsets x 10k"), ("lists", "100 lists x 10k")):
                 if a.phases and phase not in a.phases.split(","):
                     continue
-                rss = {}
+                rss, used = {}, {}
                 for s in ("redis", "ermine"):
                     p, port = servers[s]
                     cli(port, "FLUSHALL")
@@ -208,11 +220,14 @@ def main():
                     cmd = [a.redis] if s == "redis" else [os.path.abspath(a.ermine)]
                     servers[s] = (start(cmd, port, tmp), port)
                     p, port = servers[s]
-                    base = rss_kb(p.pid)
+                    base, ubase = rss_kb(p.pid), used_memory(port)
                     load_memory(port, phase)
                     time.sleep(0.5)
                     rss[s] = (rss_kb(p.pid) - base) / 1024
-                print(f"{label:<22}{rss['redis']:>14.1f}{rss['ermine']:>15.1f}{rss['ermine'] / max(rss['redis'], 0.001):>8.2f}", flush=True)
+                    used[s] = (used_memory(port) - ubase) / (1 << 20)
+                print(f"{label:<22}{rss['redis']:>14.1f}{rss['ermine']:>15.1f}{rss['ermine'] / max(rss['redis'], 0.001):>8.2f}"
+                      f"{used['redis']:>15.1f}{used['ermine']:>16.1f}{used['ermine'] / max(used['redis'], 0.001):>8.2f}",
+                      flush=True)
     finally:
         for p, _ in servers.values():
             p.terminate()

@@ -231,6 +231,29 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     if s[0].is_ascii_whitespace() || s[s.len() - 1].is_ascii_whitespace() {
         return None;
     }
+    // Fast paths for what clients send nearly always: a short integer
+    // (exact in a double), or plain decimal notation.
+    let (neg, digits) = match s[0] {
+        b'-' => (true, &s[1..]),
+        _ => (false, s),
+    };
+    if !digits.is_empty() && digits.len() <= 15 && digits.iter().all(u8::is_ascii_digit) {
+        let n = digits.iter().fold(0u64, |n, &d| n * 10 + (d - b'0') as u64) as f64;
+        return Some(if neg { -n } else { n });
+    }
+    if s.iter()
+        .all(|&c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'+' | b'e' | b'E'))
+    {
+        // ASCII only, so valid UTF-8; Rust's grammar for these characters
+        // is strtod's. Like Redis, reject what strtod flags ERANGE with
+        // an infinite or zero result (overflow, total underflow).
+        let v = std::str::from_utf8(s).ok()?.parse::<f64>().ok()?;
+        let mantissa = s.split(|&c| c == b'e' || c == b'E').next().unwrap_or(s);
+        if v.is_infinite() || (v == 0.0 && mantissa.iter().any(|&c| matches!(c, b'1'..=b'9'))) {
+            return None;
+        }
+        return Some(v);
+    }
     let st = std::str::from_utf8(s).ok()?;
     let lower = st.to_ascii_lowercase();
     let v = match lower.as_str() {
@@ -335,6 +358,16 @@ mod tests {
     #[test]
     fn floats() {
         assert_eq!(parse_f64(b"1.5"), Some(1.5));
+        assert_eq!(parse_f64(b"-12"), Some(-12.0));
+        assert!(parse_f64(b"-0").unwrap().is_sign_negative());
+        assert_eq!(parse_f64(b"123456789012345678"), Some(123456789012345678.0));
+        assert_eq!(parse_f64(b"-.5e1"), Some(-5.0));
+        assert_eq!(parse_f64(b"1e400"), None);
+        assert_eq!(parse_f64(b"1e-400"), None);
+        assert_eq!(parse_f64(b"0e-400"), Some(0.0));
+        assert_eq!(parse_f64(b"1e"), None);
+        assert_eq!(parse_f64(b"-"), None);
+        assert_eq!(parse_f64(b"."), None);
         assert_eq!(parse_f64(b"-inf"), Some(f64::NEG_INFINITY));
         assert_eq!(parse_f64(b" 1"), None);
         assert_eq!(parse_f64(b"nan"), None);

@@ -194,7 +194,7 @@ fn write<'a>(ctx: &'a mut Ctx, key: &[u8], create: bool) -> Result<Option<&'a mu
         if !create {
             return Ok(None);
         }
-        ctx.db().set(key, Value::Hash(Box::default()));
+        ctx.db().set(key, Value::Hash(Default::default()));
     }
     match ctx.lookup_write(key) {
         Some(o) => match &mut o.val {

@@ -913,39 +913,77 @@ enum AddOutcome {
     Nan,
 }
 
-fn zset_add(z: &mut ZSet, m: &[u8], mut score: f64, fl: u8, lim: Limits) -> AddOutcome {
+fn zset_add(z: &mut ZSet, m: &[u8], score: f64, fl: u8, lim: Limits) -> AddOutcome {
     if score.is_nan() {
         return AddOutcome::Nan;
     }
-    match z.score(m) {
+    let mut out = AddOutcome::Nop;
+    z.upsert(m, lim, |cur| match cur {
         Some(cur) => {
             if fl & Z_NX != 0 {
-                return AddOutcome::Nop;
+                return None;
             }
+            let mut score = score;
             if fl & Z_INCR != 0 {
                 score += cur;
                 if score.is_nan() {
-                    return AddOutcome::Nan;
+                    out = AddOutcome::Nan;
+                    return None;
                 }
             }
             if (fl & Z_LT != 0 && score >= cur) || (fl & Z_GT != 0 && score <= cur) {
-                return AddOutcome::Nop;
+                return None;
             }
             if score != cur {
-                z.set(m, score, lim);
-                AddOutcome::Updated(score)
+                out = AddOutcome::Updated(score);
+                Some(score)
             } else {
-                AddOutcome::Same(score)
+                out = AddOutcome::Same(score);
+                None
             }
         }
         None => {
             if fl & Z_XX != 0 {
-                return AddOutcome::Nop;
+                return None;
             }
-            z.set(m, score, lim);
-            AddOutcome::Added(score)
+            out = AddOutcome::Added(score);
+            Some(score)
+        }
+    });
+    out
+}
+
+/// Add every (score, member) of ZADD to `z`: (added, updated, processed,
+/// last score, NaN met).
+fn zadd_all(
+    z: &mut ZSet,
+    pairs: &[Bytes],
+    scores: &[f64],
+    fl: u8,
+    lim: Limits,
+) -> (u64, u64, u64, f64, bool) {
+    let (mut added, mut updated, mut processed, mut last) = (0u64, 0u64, 0u64, 0.0);
+    for (j, &s) in scores.iter().enumerate() {
+        match zset_add(z, &pairs[1 + j * 2], s, fl, lim) {
+            AddOutcome::Added(s) => {
+                added += 1;
+                processed += 1;
+                last = s;
+            }
+            AddOutcome::Updated(s) => {
+                updated += 1;
+                processed += 1;
+                last = s;
+            }
+            AddOutcome::Same(s) => {
+                processed += 1;
+                last = s;
+            }
+            AddOutcome::Nop => {}
+            AddOutcome::Nan => return (added, updated, processed, last, true),
         }
     }
+    (added, updated, processed, last, false)
 }
 
 fn zadd_generic(ctx: &mut Ctx, argv: &[Bytes], mut fl: u8) {
@@ -1000,47 +1038,27 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[Bytes], mut fl: u8) {
         }
     }
     let lim = limits(ctx);
-    let exists = match write_z(ctx, key) {
+    let pairs = &argv[idx..];
+    // One key lookup when the set exists (the common case).
+    let res = match write_z(ctx, key) {
         Err(()) => return ctx.wrongtype(),
-        Ok(z) => z.is_some(),
+        Ok(Some(z)) => Some(zadd_all(z, pairs, &scores, fl, lim)),
+        Ok(None) => None,
     };
-    let (mut added, mut updated, mut processed) = (0u64, 0u64, 0u64);
-    let mut last = 0.0;
-    let mut nan = false;
-    if exists || !xx {
-        if !exists {
+    let (added, updated, processed, last, nan) = match res {
+        Some(r) => r,
+        None if xx => (0, 0, 0, 0.0, false),
+        None => {
             let z = ZSet::new_for(lim, argv[idx + 1].len());
             ctx.db().set(key, Value::ZSet(Box::new(z)));
             // Clients blocked in BZPOPMIN & co may be waiting for this key.
             ctx.signal_key_ready(key);
+            let Ok(Some(z)) = write_z(ctx, key) else {
+                return;
+            };
+            zadd_all(z, pairs, &scores, fl, lim)
         }
-        let Ok(Some(z)) = write_z(ctx, key) else {
-            return;
-        };
-        for (j, &s) in scores.iter().enumerate() {
-            match zset_add(z, &argv[idx + 1 + j * 2], s, fl, lim) {
-                AddOutcome::Added(s) => {
-                    added += 1;
-                    processed += 1;
-                    last = s;
-                }
-                AddOutcome::Updated(s) => {
-                    updated += 1;
-                    processed += 1;
-                    last = s;
-                }
-                AddOutcome::Same(s) => {
-                    processed += 1;
-                    last = s;
-                }
-                AddOutcome::Nop => {}
-                AddOutcome::Nan => {
-                    nan = true;
-                    break;
-                }
-            }
-        }
-    }
+    };
     if nan {
         ctx.error(NAN_ERR);
     } else {

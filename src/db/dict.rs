@@ -273,8 +273,13 @@ impl<K: Borrow<[u8]>, V> Dict<K, V> {
 
     /// Insert a key known to be absent.
     pub fn insert_new(&mut self, key: K, val: V) {
-        self.rehash_step();
         let h = hash_bytes(key.borrow());
+        self.insert_new_hashed(h, key, val);
+    }
+
+    /// `insert_new` with the key's hash already computed (`hash_bytes`).
+    pub fn insert_new_hashed(&mut self, h: u64, key: K, val: V) {
+        self.rehash_step();
         self.link_new(h, key, val);
     }
 

@@ -4,16 +4,19 @@
 
 use super::{Dict, SBytes};
 
+/// 16 bytes, stored inline in the key's `Value`: a small hash costs one
+/// allocation of exactly its packed bytes (no spare capacity, no box
+/// around it), which is what keeps millions of small hashes compact.
 #[derive(Clone)]
 pub enum Hash {
     /// Entries back to back: varint length + bytes, field then value.
-    Pack(Vec<u8>),
-    Table(Dict<SBytes, SBytes>),
+    Pack(Box<[u8]>),
+    Table(Box<Dict<SBytes, SBytes>>),
 }
 
 impl Default for Hash {
     fn default() -> Self {
-        Hash::Pack(Vec::new())
+        Hash::Pack(Box::default())
     }
 }
 
@@ -25,6 +28,15 @@ impl Clone for Dict<SBytes, SBytes> {
         }
         d
     }
+}
+
+fn varint_len(mut n: usize) -> usize {
+    let mut l = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        l += 1;
+    }
+    l
 }
 
 fn put_varint(out: &mut Vec<u8>, mut n: usize) {
@@ -93,7 +105,7 @@ impl Hash {
 
     pub fn heap_size(&self) -> usize {
         match self {
-            Hash::Pack(b) => b.capacity(),
+            Hash::Pack(b) => b.len(),
             Hash::Table(d) => {
                 d.bucket_count() * 8
                     + d.iter()
@@ -146,7 +158,7 @@ impl Hash {
             for (f, v) in Self::pack_iter(b) {
                 d.insert(SBytes::new(f), SBytes::new(v));
             }
-            *self = Hash::Table(d);
+            *self = Hash::Table(Box::new(d));
         }
     }
 
@@ -179,23 +191,35 @@ impl Hash {
                 match found {
                     Some((vs, ve)) => {
                         // Replace in place; same-size values need no move.
-                        let mut enc = Vec::with_capacity(value.len() + 4);
-                        put_varint(&mut enc, value.len());
-                        enc.extend_from_slice(value);
-                        if enc.len() == ve - vs {
+                        let n = varint_len(value.len()) + value.len();
+                        if n == ve - vs {
+                            let mut enc = Vec::with_capacity(n);
+                            put_varint(&mut enc, value.len());
+                            enc.extend_from_slice(value);
                             b[vs..ve].copy_from_slice(&enc);
                         } else {
-                            b.splice(vs..ve, enc);
+                            let mut out = Vec::with_capacity(b.len() - (ve - vs) + n);
+                            out.extend_from_slice(&b[..vs]);
+                            put_varint(&mut out, value.len());
+                            out.extend_from_slice(value);
+                            out.extend_from_slice(&b[ve..]);
+                            *b = out.into_boxed_slice();
                         }
                         false
                     }
                     None => {
                         // Grow exactly: small hashes stay tight in memory.
-                        b.reserve_exact(field.len() + value.len() + 4);
-                        put_varint(b, field.len());
-                        b.extend_from_slice(field);
-                        put_varint(b, value.len());
-                        b.extend_from_slice(value);
+                        let add = varint_len(field.len())
+                            + field.len()
+                            + varint_len(value.len())
+                            + value.len();
+                        let mut v = std::mem::take(b).into_vec();
+                        v.reserve_exact(add);
+                        put_varint(&mut v, field.len());
+                        v.extend_from_slice(field);
+                        put_varint(&mut v, value.len());
+                        v.extend_from_slice(value);
+                        *b = v.into_boxed_slice();
                         if count + 1 > lim.entries {
                             self.convert_to_table();
                         }
@@ -224,7 +248,7 @@ impl Hash {
                     out.extend_from_slice(v);
                 }
                 if found {
-                    *b = out;
+                    *b = out.into_boxed_slice();
                 }
                 found
             }
@@ -278,6 +302,11 @@ impl Hash {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(std::mem::size_of::<Hash>(), 16);
+    }
 
     #[test]
     fn pack_then_table() {

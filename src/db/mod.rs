@@ -23,7 +23,7 @@ pub enum Value {
     /// growable, always "raw".
     Raw(Box<Vec<u8>>),
     List(Box<list::List>),
-    Hash(Box<hash::Hash>),
+    Hash(hash::Hash),
     Set(Box<set::Set>),
     ZSet(Box<zset::ZSet>),
 }

@@ -6,8 +6,10 @@
 //! sets ("listpack") are just the tree with a single chunk, looked up
 //! linearly; large ones ("skiplist") add a member -> score table.
 
+use std::cell::{Cell, Ref, RefCell};
 use std::cmp::Ordering;
 
+use super::dict::hash_bytes;
 use super::{Dict, SBytes};
 
 pub const DEFAULT_MAX_LISTPACK_ENTRIES: usize = 128;
@@ -29,8 +31,11 @@ pub fn cmp_entry(s1: f64, m1: &[u8], s2: f64, m2: &[u8]) -> Ordering {
 #[derive(Default, Clone)]
 pub struct ZTree {
     chunks: Vec<Vec<Entry>>,
-    /// Fenwick tree (1-based) over chunk lengths.
-    fen: Vec<usize>,
+    /// Fenwick tree (1-based) over chunk lengths. Only rank queries need
+    /// it, so it is rebuilt lazily after chunks split or merge: a run of
+    /// ZADDs never pays for it.
+    fen: RefCell<Vec<usize>>,
+    fen_ok: Cell<bool>,
     len: usize,
 }
 
@@ -42,36 +47,51 @@ impl ZTree {
         self.len == 0
     }
 
-    fn rebuild(&mut self) {
-        self.chunks.retain(|c| !c.is_empty());
-        let k = self.chunks.len();
-        self.fen = vec![0; k + 1];
-        for i in 0..k {
-            let mut j = i + 1;
-            let n = self.chunks[i].len();
-            while j <= k {
-                self.fen[j] += n;
-                j += j & j.wrapping_neg();
+    /// The chunk index, up to date (O(chunks) after a split or merge).
+    fn fen(&self) -> Ref<'_, Vec<usize>> {
+        if !self.fen_ok.get() {
+            let mut f = self.fen.borrow_mut();
+            let k = self.chunks.len();
+            f.clear();
+            f.resize(k + 1, 0);
+            for i in 1..=k {
+                f[i] += self.chunks[i - 1].len();
+                let j = i + (i & i.wrapping_neg());
+                if j <= k {
+                    let v = f[i];
+                    f[j] += v;
+                }
             }
+            self.fen_ok.set(true);
         }
-        self.len = self.chunks.iter().map(|c| c.len()).sum();
+        self.fen.borrow()
+    }
+
+    /// Chunks were added or removed: the index must be rebuilt.
+    fn reshaped(&mut self) {
+        self.fen_ok.set(false);
     }
 
     fn fen_add(&mut self, ci: usize, delta: isize) {
+        if !self.fen_ok.get() {
+            return;
+        }
         let k = self.chunks.len();
+        let f = self.fen.get_mut();
         let mut j = ci + 1;
         while j <= k {
-            self.fen[j] = (self.fen[j] as isize + delta) as usize;
+            f[j] = (f[j] as isize + delta) as usize;
             j += j & j.wrapping_neg();
         }
     }
 
     /// Entries in chunks before `ci`.
     fn prefix(&self, ci: usize) -> usize {
+        let f = self.fen();
         let mut s = 0;
         let mut j = ci;
         while j > 0 {
-            s += self.fen[j];
+            s += f[j];
             j &= j - 1;
         }
         s
@@ -80,6 +100,18 @@ impl ZTree {
     /// (chunk, offset) of the entry at `rank` (< len).
     fn locate(&self, rank: usize) -> (usize, usize) {
         let k = self.chunks.len();
+        // Common cases without the index: the first and last chunks.
+        if let Some(first) = self.chunks.first() {
+            if rank < first.len() {
+                return (0, rank);
+            }
+        }
+        if let Some(last) = self.chunks.last() {
+            if rank + last.len() >= self.len && rank < self.len {
+                return (k - 1, rank + last.len() - self.len);
+            }
+        }
+        let f = self.fen();
         let mut pos = 0;
         let mut rem = rank;
         let mut step = if k == 0 {
@@ -89,9 +121,9 @@ impl ZTree {
         };
         while step > 0 {
             let nxt = pos + step;
-            if nxt <= k && self.fen[nxt] <= rem {
+            if nxt <= k && f[nxt] <= rem {
                 pos = nxt;
-                rem -= self.fen[nxt];
+                rem -= f[nxt];
             }
             step >>= 1;
         }
@@ -119,61 +151,75 @@ impl ZTree {
         self.prefix(ci) + self.chunks[ci].partition_point(&before)
     }
 
-    /// Rank of an exact entry.
-    pub fn rank(&self, score: f64, m: &[u8]) -> Option<usize> {
-        let r = self.partition_point(|e| cmp_entry(e.0, &e.1, score, m) == Ordering::Less);
-        match self.get(r) {
-            Some(e) if e.1.as_slice() == m => Some(r),
+    /// (chunk, offset) where (score, m) is or would be inserted.
+    fn position(&self, score: f64, m: &[u8]) -> (usize, usize) {
+        let before = |e: &Entry| cmp_entry(e.0, &e.1, score, m) == Ordering::Less;
+        let ci = self
+            .chunks
+            .partition_point(|c| c.last().map(before).unwrap_or(true))
+            .min(self.chunks.len().saturating_sub(1));
+        match self.chunks.get(ci) {
+            Some(c) => (ci, c.partition_point(before)),
+            None => (0, 0),
+        }
+    }
+
+    /// (chunk, offset) of an exact entry.
+    fn find(&self, score: f64, m: &[u8]) -> Option<(usize, usize)> {
+        let (ci, off) = self.position(score, m);
+        match self.chunks.get(ci).and_then(|c| c.get(off)) {
+            Some(e) if e.1.as_slice() == m => Some((ci, off)),
             _ => None,
         }
+    }
+
+    /// Rank of an exact entry.
+    pub fn rank(&self, score: f64, m: &[u8]) -> Option<usize> {
+        let (ci, off) = self.find(score, m)?;
+        Some(self.prefix(ci) + off)
     }
 
     pub fn insert(&mut self, score: f64, m: SBytes) {
         if self.chunks.is_empty() {
             self.chunks.push(vec![(score, m)]);
-            self.rebuild();
+            self.len = 1;
+            self.reshaped();
             return;
         }
-        let before = |e: &Entry| cmp_entry(e.0, &e.1, score, &m) == Ordering::Less;
-        let mut ci = self
-            .chunks
-            .partition_point(|c| c.last().map(before).unwrap_or(true));
-        if ci >= self.chunks.len() {
-            ci = self.chunks.len() - 1;
-        }
-        let pos = self.chunks[ci].partition_point(before);
-        self.chunks[ci].insert(pos, (score, m));
+        let (ci, pos) = self.position(score, &m);
+        let c = &mut self.chunks[ci];
+        c.insert(pos, (score, m));
         self.len += 1;
-        if self.chunks[ci].len() > CHUNK_MAX {
-            let half = self.chunks[ci].len() / 2;
-            let tail = self.chunks[ci].split_off(half);
+        if c.len() > CHUNK_MAX {
+            let tail = c.split_off(c.len() / 2);
             self.chunks.insert(ci + 1, tail);
-            self.rebuild();
+            self.reshaped();
         } else {
             self.fen_add(ci, 1);
         }
     }
 
-    pub fn remove(&mut self, score: f64, m: &[u8]) -> bool {
-        let Some(r) = self.rank(score, m) else {
-            return false;
-        };
-        let (ci, off) = self.locate(r);
-        self.chunks[ci].remove(off);
+    /// Remove an exact entry, returning its member.
+    pub fn take(&mut self, score: f64, m: &[u8]) -> Option<SBytes> {
+        let (ci, off) = self.find(score, m)?;
+        let (_, member) = self.chunks[ci].remove(off);
         self.len -= 1;
         let n = self.chunks[ci].len();
-        let small_neighbor =
-            ci + 1 < self.chunks.len() && n + self.chunks[ci + 1].len() <= CHUNK_MAX / 2;
-        if n == 0 || small_neighbor {
-            if small_neighbor {
-                let next = self.chunks.remove(ci + 1);
-                self.chunks[ci].extend(next);
-            }
-            self.rebuild();
+        if n == 0 {
+            self.chunks.remove(ci);
+            self.reshaped();
+        } else if ci + 1 < self.chunks.len() && n + self.chunks[ci + 1].len() <= CHUNK_MAX / 2 {
+            let next = self.chunks.remove(ci + 1);
+            self.chunks[ci].extend(next);
+            self.reshaped();
         } else {
             self.fen_add(ci, -1);
         }
-        true
+        Some(member)
+    }
+
+    pub fn remove(&mut self, score: f64, m: &[u8]) -> bool {
+        self.take(score, m).is_some()
     }
 
     /// Remove ranks start..end, returning the removed entries.
@@ -188,7 +234,8 @@ impl ZTree {
             let out: Vec<Entry> = self.chunks[ci].drain(off..off + (end - start)).collect();
             self.len -= out.len();
             if self.chunks[ci].is_empty() {
-                self.rebuild();
+                self.chunks.remove(ci);
+                self.reshaped();
             } else {
                 self.fen_add(ci, -(out.len() as isize));
             }
@@ -216,13 +263,17 @@ impl ZTree {
             }
         }
         self.chunks = merged;
-        self.rebuild();
+        self.len -= out.len();
+        self.reshaped();
         out
     }
 
     /// Build from entries already sorted by (score, member).
     pub fn from_sorted(v: Vec<Entry>) -> ZTree {
-        let mut t = ZTree::default();
+        let mut t = ZTree {
+            len: v.len(),
+            ..ZTree::default()
+        };
         if v.len() <= CHUNK_MAX {
             if !v.is_empty() {
                 t.chunks.push(v);
@@ -234,7 +285,6 @@ impl ZTree {
                 t.chunks.push(c);
             }
         }
-        t.rebuild();
         t
     }
 
@@ -277,7 +327,7 @@ impl ZTree {
     }
 
     pub fn heap_size(&self) -> usize {
-        let mut n = self.fen.capacity() * 8 + self.chunks.capacity() * 24;
+        let mut n = self.fen.borrow().capacity() * 8 + self.chunks.capacity() * 24;
         for c in &self.chunks {
             n += c.capacity() * 32;
             for e in c {
@@ -383,34 +433,55 @@ impl ZSet {
 
     /// Insert or update a member's score. Returns the previous score.
     pub fn set(&mut self, m: &[u8], score: f64, lim: Limits) -> Option<f64> {
-        let old = self.score(m);
-        // A listpack stores "-0" as the integer 0.
-        let score = if score == 0.0 && self.dict.is_none() {
-            0.0
-        } else {
-            score
+        self.upsert(m, lim, |_| Some(score)).0
+    }
+
+    /// Look a member up once (one hash of it), let `decide` pick the new
+    /// score from the current one (None = leave it), and store it.
+    /// Returns (previous score, score stored).
+    pub fn upsert<F: FnOnce(Option<f64>) -> Option<f64>>(
+        &mut self,
+        m: &[u8],
+        lim: Limits,
+        decide: F,
+    ) -> (Option<f64>, Option<f64>) {
+        let mut h = match self.dict {
+            Some(_) => hash_bytes(m),
+            None => 0,
         };
+        let old = match &self.dict {
+            Some(d) => d.get_hashed(h, m).copied(),
+            None => self.tree.iter().find(|e| e.1.as_slice() == m).map(|e| e.0),
+        };
+        let Some(mut score) = decide(old) else {
+            return (old, None);
+        };
+        // A listpack stores "-0" as the integer 0.
+        if score == 0.0 && self.dict.is_none() {
+            score = 0.0;
+        }
         if let Some(o) = old {
             if o == score {
-                return old;
+                return (old, Some(score));
             }
-            self.tree.remove(o, m);
-            self.tree.insert(score, SBytes::new(m));
+            let member = self.tree.take(o, m).unwrap_or_else(|| SBytes::new(m));
+            self.tree.insert(score, member);
             if let Some(d) = &mut self.dict {
-                if let Some(v) = d.get_mut(m) {
+                if let Some(v) = d.get_mut_hashed(h, m) {
                     *v = score;
                 }
             }
-            return old;
+            return (old, Some(score));
         }
         if self.dict.is_none() && (self.tree.len() + 1 > lim.entries || m.len() > lim.value) {
             self.convert_to_skiplist();
+            h = hash_bytes(m);
         }
         self.tree.insert(score, SBytes::new(m));
         if let Some(d) = &mut self.dict {
-            d.insert_new(SBytes::new(m), score);
+            d.insert_new_hashed(h, SBytes::new(m), score);
         }
-        None
+        (None, Some(score))
     }
 
     pub fn remove(&mut self, m: &[u8]) -> bool {

@@ -522,7 +522,7 @@ fn build_hash(pairs: Vec<(Vec<u8>, Vec<u8>)>, lim: &BuildLimits, packed: bool) -
     for (f, v) in pairs {
         h.set(&f, &v, l);
     }
-    Value::Hash(Box::new(h))
+    Value::Hash(h)
 }
 
 /// A zset from unique (member, score) pairs; `packed` as for hashes.
