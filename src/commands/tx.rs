@@ -180,8 +180,6 @@ fn exec(ctx: &mut Ctx, _argv: &[Bytes]) {
     }
     let queue = std::mem::take(&mut ctx.client.ext.multi_queue);
     unwatch_all(ctx.srv, ctx.client);
-    let first_propagated = ctx.srv.propagated.len();
-    let db_at_start = ctx.client.db;
     ctx.reply().array(queue.len());
     // MULTI stays set while the queue runs so blocking commands do not block.
     for argv in &queue {
@@ -199,19 +197,11 @@ fn exec(ctx: &mut Ctx, _argv: &[Bytes]) {
             cmd.spec.handler,
             ctx.now,
         );
+        // A failing queued command does not make EXEC itself failed.
+        ctx.srv.stats.cur_cmd_error = false;
     }
     ctx.client.flags &= !(cflags::MULTI | cflags::DIRTY_CAS | cflags::DIRTY_EXEC);
-    // Replay atomically: wrap what the transaction wrote in MULTI/EXEC.
-    let written = ctx.srv.propagated.len() - first_propagated;
-    if written > 1 {
-        ctx.srv.propagated.insert(
-            first_propagated,
-            (db_at_start, vec![Bytes::from_static(b"MULTI")]),
-        );
-        let db = ctx.client.db;
-        ctx.srv
-            .propagated
-            .push((db, vec![Bytes::from_static(b"EXEC")]));
-    }
+    // What the queued commands propagated is wrapped in MULTI/EXEC by the
+    // dispatcher (one execution unit); EXEC itself is never propagated.
     ctx.srv.propagate_override = Some(Vec::new());
 }

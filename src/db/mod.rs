@@ -128,6 +128,19 @@ pub struct Db {
     /// Keys deleted by lazy expiry since the caller last drained them; the
     /// server propagates a DEL and notifies for each.
     pub expired_pending: Vec<SBytes>,
+    /// Keys created since the server last drained them, kept only while
+    /// `NOTIFY_NEW_KEYS` is on (the "new" keyspace event).
+    pub new_pending: Vec<SBytes>,
+}
+
+/// notify-keyspace-events includes 'n': remember created keys.
+pub static NOTIFY_NEW_KEYS: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+fn key_created(pending: &mut Vec<SBytes>, key: &[u8]) {
+    if NOTIFY_NEW_KEYS.load(std::sync::atomic::Ordering::Relaxed) {
+        pending.push(SBytes::new(key));
+    }
 }
 
 impl Db {
@@ -139,6 +152,7 @@ impl Db {
             expire_cursor: 0,
             avg_ttl: 0,
             expired_pending: Vec::new(),
+            new_pending: Vec::new(),
         }
     }
 
@@ -191,7 +205,10 @@ impl Db {
                 }
                 *o = Obj::new(val);
             }
-            None => self.dict.insert_new(SBytes::new(key), Obj::new(val)),
+            None => {
+                key_created(&mut self.new_pending, key);
+                self.dict.insert_new(SBytes::new(key), Obj::new(val))
+            }
         }
     }
 
@@ -202,17 +219,20 @@ impl Db {
                 o.val = val;
                 o.lru = lru_clock();
             }
-            None => self.dict.insert_new(SBytes::new(key), Obj::new(val)),
+            None => {
+                key_created(&mut self.new_pending, key);
+                self.dict.insert_new(SBytes::new(key), Obj::new(val))
+            }
         }
     }
 
     /// Insert an object (value and expiry) under a key, replacing any.
     pub fn insert_obj(&mut self, key: &[u8], obj: Obj) {
         let has_exp = obj.expire != NO_EXPIRE;
-        if let Some(old) = self.dict.insert(SBytes::new(key), obj) {
-            if old.expire != NO_EXPIRE {
-                self.expires -= 1;
-            }
+        match self.dict.insert(SBytes::new(key), obj) {
+            Some(old) if old.expire != NO_EXPIRE => self.expires -= 1,
+            Some(_) => {}
+            None => key_created(&mut self.new_pending, key),
         }
         if has_exp {
             self.expires += 1;

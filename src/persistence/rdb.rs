@@ -917,6 +917,8 @@ pub fn load(data: &[u8], dbs: &mut [Db], lim: &BuildLimits, now: i64) -> R<Loade
         for (k, o) in keys {
             dbs[i].insert_obj(&k, o);
         }
+        // Loading raises no "new" key events.
+        dbs[i].new_pending.clear();
     }
     loaded.consumed = r.pos;
     Ok(loaded)
