@@ -589,6 +589,12 @@ impl<'a> Ctx<'a> {
         self.srv.propagate_override = Some(argv);
     }
 
+    /// Propagate this command even if it changed nothing, to
+    /// `server::propagate::*` (PUBLISH goes to replicas).
+    pub fn force_propagation(&mut self, target: u8) {
+        self.srv.force_propagate |= target;
+    }
+
     /// Propagate an extra command before this one's own (e.g. a DEL).
     pub fn also_propagate(&mut self, argv: Vec<Bytes>) {
         let db = self.client.db;

@@ -378,6 +378,8 @@ pub fn publish_message(
 }
 
 fn publish(ctx: &mut Ctx, argv: &[Bytes]) {
+    // Replicas deliver it to their own subscribers.
+    ctx.force_propagation(crate::server::propagate::REPL);
     let n = publish_message(
         ctx.srv,
         ctx.clients,
@@ -390,6 +392,7 @@ fn publish(ctx: &mut Ctx, argv: &[Bytes]) {
 }
 
 fn spublish(ctx: &mut Ctx, argv: &[Bytes]) {
+    ctx.force_propagation(crate::server::propagate::REPL);
     let n = publish_message(
         ctx.srv,
         ctx.clients,

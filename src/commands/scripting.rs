@@ -171,7 +171,8 @@ fn shebang_flags(body: &[u8]) -> Result<Option<Vec<String>>, String> {
                 String::from_utf8_lossy(p)
             ));
         };
-        for f in list.split(|&c| c == b',') {
+        // "flags=" alone declares no flags.
+        for f in list.split(|&c| c == b',').filter(|_| !list.is_empty()) {
             let f = String::from_utf8_lossy(f).into_owned();
             if ![
                 "no-writes",
@@ -190,15 +191,117 @@ fn shebang_flags(body: &[u8]) -> Result<Option<Vec<String>>, String> {
     Ok(Some(flags))
 }
 
+/// A command's flags as declared by the script it runs (Redis's
+/// scriptFlagsToCmdFlags): the script's flags replace write, deny-oom and
+/// stale.
+fn script_flags_to_cmd_flags(cmd_flags: u32, script: &[impl AsRef<str>]) -> u32 {
+    use super::flags;
+    let has = |f: &str| script.iter().any(|x| x.as_ref() == f);
+    let mut out =
+        cmd_flags & !(flags::STALE | flags::DENYOOM | flags::WRITE | flags::MAY_REPLICATE);
+    if !has("allow-oom") && !has("no-writes") {
+        out |= flags::DENYOOM;
+    }
+    if !has("no-writes") {
+        out |= flags::WRITE;
+    }
+    if has("allow-stale") {
+        out |= flags::STALE;
+    }
+    out
+}
+
+/// The flags a command runs with (Redis's getCommandFlags): EVAL of a
+/// script with a shebang and FCALL take their script's flags, EXEC those
+/// of the commands it queued.
+pub fn effective_flags(
+    srv: &crate::server::Server,
+    client: &crate::server::Client,
+    argv: &[Bytes],
+    cmd_flags: u32,
+) -> u32 {
+    let Some(cmd) = srv.commands.lookup(argv) else {
+        return cmd_flags;
+    };
+    match cmd.spec.name {
+        "exec" => client
+            .ext
+            .multi_queue
+            .iter()
+            .filter(|a| !a.is_empty() && !a[0].eq_ignore_ascii_case(b"exec"))
+            .filter_map(|a| srv.commands.lookup(a).map(|c| (a, c.flags)))
+            .fold(cmd_flags, |acc, (a, f)| {
+                acc | effective_flags(srv, client, a, f)
+            }),
+        "eval" | "eval_ro" | "evalsha" | "evalsha_ro" if argv.len() > 1 => {
+            let body = if cmd.spec.name.starts_with("evalsha") {
+                let sha = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
+                match srv.lua.as_ref().and_then(|l| l.bodies.get(&sha)) {
+                    Some(b) => b.clone(),
+                    None => return cmd_flags,
+                }
+            } else {
+                argv[1].clone()
+            };
+            match shebang_flags(&body) {
+                Ok(Some(f)) => script_flags_to_cmd_flags(cmd_flags, &f),
+                _ => cmd_flags,
+            }
+        }
+        "fcall" | "fcall_ro" if argv.len() > 1 => match find_function(&srv.functions, &argv[1]) {
+            Some(f) => script_flags_to_cmd_flags(cmd_flags, &f.flags),
+            None => cmd_flags,
+        },
+        _ => cmd_flags,
+    }
+}
+
+/// Checks before a script that declared its flags (a shebang, or any
+/// function) runs; replies the error itself (scriptPrepareForRun).
+fn script_may_run(ctx: &mut Ctx, script: &[impl AsRef<str>], ro: bool) -> bool {
+    let has = |f: &str| script.iter().any(|x| x.as_ref() == f);
+    if !has("no-writes") {
+        if let Some(e) = crate::persistence::disk_error(ctx.srv) {
+            let msg = match e.strip_prefix("MISCONF Errors writing to the AOF file: ") {
+                Some(why) => format!("MISCONF Redis is configured to persist data to AOF, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts. AOF error: {why}"),
+                None => "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.".to_string(),
+            };
+            ctx.error(&msg);
+            return false;
+        }
+        if ro {
+            ctx.error("ERR Can not execute a script with write flag using *_ro command.");
+            return false;
+        }
+    }
+    if ctx.srv.config.maxmemory > 0
+        && crate::scripting::PRE_COMMAND_OOM.load(std::sync::atomic::Ordering::Relaxed)
+        && !has("allow-oom")
+        && !has("no-writes")
+    {
+        ctx.error("OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'");
+        return false;
+    }
+    true
+}
+
 /// Check numkeys and split KEYS / ARGV; replies the error itself.
 fn split_keys<'a>(ctx: &mut Ctx, argv: &'a [Bytes]) -> Option<(&'a [Bytes], &'a [Bytes])> {
-    let n = ctx.int_arg(&argv[2])?;
-    if n < 0 {
-        ctx.error("ERR Number of keys can't be negative");
+    let n = if argv[0].len() >= 5 && argv[0][..5].eq_ignore_ascii_case(b"fcall") {
+        let Some(n) = crate::util::parse_i64(&argv[2]) else {
+            ctx.error("ERR Bad number of keys provided");
+            return None;
+        };
+        n
+    } else {
+        ctx.int_arg(&argv[2])?
+    };
+    if n > (argv.len() - 3) as i64 {
+        ctx.error("ERR Number of keys can't be greater than number of args");
         return None;
     }
-    if n as usize > argv.len() - 3 {
-        ctx.error("ERR Number of keys can't be greater than number of args");
+    if n < 0 {
+        ctx.error("ERR Number of keys can't be negative");
         return None;
     }
     let n = n as usize;
@@ -254,15 +357,12 @@ fn eval_generic(ctx: &mut Ctx, argv: &[Bytes], by_sha: bool, ro: bool) {
     let no_writes = flags
         .as_ref()
         .is_some_and(|f| f.iter().any(|x| x == "no-writes"));
-    if ro && flags.is_some() && !no_writes {
-        ctx.srv.lua = Some(eng);
-        ctx.error("ERR Can not execute a script with write flag using *_ro command.");
-        return;
-    }
-    if flags.is_some() && !no_writes {
-        if let Some(e) = crate::persistence::disk_error(ctx.srv) {
+    let allow_oom = flags
+        .as_ref()
+        .is_some_and(|f| f.iter().any(|x| x == "allow-oom"));
+    if let Some(f) = &flags {
+        if !script_may_run(ctx, f, ro) {
             ctx.srv.lua = Some(eng);
-            ctx.error(&e);
             return;
         }
         if let Some(e) = crate::replication::script_write_error(ctx.srv, true) {
@@ -272,13 +372,24 @@ fn eval_generic(ctx: &mut Ctx, argv: &[Bytes], by_sha: bool, ro: bool) {
         }
     }
     crate::scripting::busy::set_command(argv);
-    let res = eng.run(ctx, &sha, keys, args, ro || no_writes);
+    let res = eng.run(ctx, &sha, keys, args, ro || no_writes, allow_oom);
     ctx.srv.lua = Some(eng);
     // The commands the script ran were propagated one by one.
     ctx.srv.propagate_override = Some(Vec::new());
+    reply_run_result(ctx, res);
+}
+
+/// A script's result as the command's reply.
+fn reply_run_result(ctx: &mut Ctx, res: crate::scripting::RunResult) {
+    use crate::scripting::RunResult;
     match res {
-        crate::scripting::RunResult::Reply(bytes) => ctx.reply().raw(&bytes),
-        crate::scripting::RunResult::Error(e) => ctx.error(&e),
+        RunResult::Reply(bytes) => ctx.reply().raw(&bytes),
+        RunResult::Error(e) => ctx.error(&e),
+        RunResult::ErrorCounted(e) => {
+            // Not in the error statistics again, but the command failed.
+            ctx.srv.stats.cur_cmd_error = true;
+            ctx.reply().error_raw(&e);
+        }
     }
 }
 
@@ -372,27 +483,37 @@ fn fcall_keys(argv: &[Bytes]) -> Vec<usize> {
     (3..3 + n as usize).collect()
 }
 
-/// Split the `#!<engine> name=<lib>` shebang of a library's code.
+/// Split the `#!<engine> name=<lib>` shebang of a library's code
+/// (functionExtractLibMetaData).
 fn parse_metadata(code: &[u8]) -> Result<(String, String), String> {
-    let bad = || "Missing library metadata".to_string();
     if !code.starts_with(b"#!") {
-        return Err(bad());
+        return Err("Missing library metadata".into());
     }
-    let end = memchr::memchr(b'\n', code).ok_or_else(bad)?;
-    let parts = crate::protocol::parse::split_args(&code[..end]).ok_or_else(bad)?;
+    let invalid = || "Invalid library metadata".to_string();
+    let end = memchr::memchr(b'\n', code).ok_or_else(invalid)?;
+    let parts = crate::protocol::parse::split_args(&code[..end]).ok_or_else(invalid)?;
     if parts.is_empty() {
-        return Err(bad());
+        return Err(invalid());
     }
-    let engine = String::from_utf8_lossy(&parts[0][2..]).into_owned();
+    let engine = String::from_utf8_lossy(parts[0].get(2..).unwrap_or_default()).into_owned();
     let mut name = None;
     for p in &parts[1..] {
-        if p.len() >= 5 && p[..5].eq_ignore_ascii_case(b"name=") && name.is_none() {
+        if p.len() >= 5 && p[..5].eq_ignore_ascii_case(b"name=") {
+            if name.is_some() {
+                return Err(
+                    "Invalid metadata value, name argument was given multiple times".into(),
+                );
+            }
             name = Some(String::from_utf8_lossy(&p[5..]).into_owned());
         } else {
-            return Err(bad());
+            return Err(format!(
+                "Invalid metadata value given: {}",
+                String::from_utf8_lossy(p)
+            ));
         }
     }
-    Ok((engine, name.ok_or_else(bad)?))
+    name.map(|n| (engine, n))
+        .ok_or_else(|| "Library name was not given".into())
 }
 
 fn load(ctx: &mut Ctx, argv: &[Bytes]) {
@@ -464,11 +585,9 @@ pub fn install_library(
     let regs = eng.load_library(body);
     let result = regs.and_then(|regs| {
         for r in &regs {
-            let owner = srv
-                .functions
-                .libraries
-                .values()
-                .find(|l| l.name != name && l.functions.contains_key(&r.name));
+            let owner = srv.functions.libraries.values().find(|l| {
+                l.name != name && l.functions.keys().any(|f| f.eq_ignore_ascii_case(&r.name))
+            });
             if owner.is_some() {
                 return Err(format!("ERR Function {} already exists", r.name));
             }
@@ -622,10 +741,29 @@ fn stats(ctx: &mut Ctx, _argv: &[Bytes]) {
             c.1 += l.functions.len();
         }
     }
+    let running = crate::scripting::busy::running_info();
+    if running.as_ref().is_some_and(|r| r.3) {
+        ctx.error(crate::scripting::busy::SLOWEVAL);
+        return;
+    }
     let r = ctx.reply();
     r.map(2);
     r.bulk(b"running_script");
-    r.null();
+    match running {
+        None => r.null(),
+        Some((name, command, ms, _)) => {
+            r.map(3);
+            r.bulk(b"name");
+            r.bulk(name.as_bytes());
+            r.bulk(b"command");
+            r.array(command.len());
+            for a in &command {
+                r.bulk(a);
+            }
+            r.bulk(b"duration_ms");
+            r.int(ms as i64);
+        }
+    }
     r.bulk(b"engines");
     r.map(counts.len());
     for (e, (libs, funcs)) in counts {
@@ -638,8 +776,12 @@ fn stats(ctx: &mut Ctx, _argv: &[Bytes]) {
     }
 }
 
-fn kill(ctx: &mut Ctx, _argv: &[Bytes]) {
-    ctx.error("NOTBUSY No scripts in execution right now.");
+/// SCRIPT KILL and FUNCTION KILL (served while a script is busy).
+fn kill(ctx: &mut Ctx, argv: &[Bytes]) {
+    match crate::scripting::busy::kill(argv[0].eq_ignore_ascii_case(b"script")) {
+        Ok(()) => ctx.reply().ok(),
+        Err(e) => ctx.error(e),
+    }
 }
 
 const RDB_VERSION: u16 = 10;
@@ -678,7 +820,10 @@ fn dump(ctx: &mut Ctx, _argv: &[Bytes]) {
 
 fn restore(ctx: &mut Ctx, argv: &[Bytes]) {
     if argv.len() > 4 {
-        ctx.syntax_error();
+        ctx.error(&format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+            String::from_utf8_lossy(&argv[1])
+        ));
         return;
     }
     if let Some(p) = argv.get(3) {
@@ -728,7 +873,16 @@ fn restore(ctx: &mut Ctx, argv: &[Bytes]) {
         flush_libraries(ctx);
     }
     for code in codes {
-        if let Err(e) = install_library(ctx.srv, &code, policy == "replace") {
+        let res = match parse_metadata(&code) {
+            // RESTORE words this collision unlike LOAD (libraryJoin).
+            Ok((_, name))
+                if policy != "replace" && ctx.srv.functions.libraries.contains_key(&name) =>
+            {
+                Err(format!("ERR Library {name} already exists"))
+            }
+            _ => install_library(ctx.srv, &code, policy == "replace"),
+        };
+        if let Err(e) = res {
             ctx.srv.functions = saved_libs;
             if let (Some(eng), Some(f)) = (ctx.srv.lua.as_mut(), saved_funcs) {
                 eng.lib_funcs = f;
@@ -784,26 +938,34 @@ fn read_rdb_string(b: &[u8], pos: &mut usize) -> Option<Vec<u8>> {
     Some(data)
 }
 
-fn fcall(ctx: &mut Ctx, argv: &[Bytes]) {
-    let Some((keys, args)) = split_keys(ctx, argv) else {
-        return;
-    };
-    let name = String::from_utf8_lossy(&argv[1]).into_owned();
-    let Some(info) = ctx
-        .srv
-        .functions
-        .libraries
+/// A function by name; names are case-insensitive, as in Redis.
+fn find_function<'a>(f: &'a Functions, name: &[u8]) -> Option<&'a FunctionInfo> {
+    let n = String::from_utf8_lossy(name);
+    f.libraries
         .values()
-        .find_map(|l| l.functions.get(&name))
-        .cloned()
-    else {
+        .find_map(|l| l.functions.get(n.as_ref()))
+        .or_else(|| {
+            f.libraries.values().find_map(|l| {
+                l.functions
+                    .values()
+                    .find(|fi| fi.name.eq_ignore_ascii_case(&n))
+            })
+        })
+}
+
+fn fcall(ctx: &mut Ctx, argv: &[Bytes]) {
+    let Some(info) = find_function(&ctx.srv.functions, &argv[1]).cloned() else {
         ctx.error("ERR Function not found");
         return;
     };
+    let Some((keys, args)) = split_keys(ctx, argv) else {
+        return;
+    };
+    let name = info.name.clone();
     let no_writes = info.flags.contains(&"no-writes");
+    let allow_oom = info.flags.contains(&"allow-oom");
     let ro_call = argv[0].eq_ignore_ascii_case(b"fcall_ro");
-    if ro_call && !no_writes {
-        ctx.error("ERR Can not execute a script with write flag using *_ro command.");
+    if !script_may_run(ctx, &info.flags, ro_call) {
         return;
     }
     if !no_writes {
@@ -817,13 +979,10 @@ fn fcall(ctx: &mut Ctx, argv: &[Bytes]) {
         return;
     };
     crate::scripting::busy::set_command(argv);
-    let res = eng.call_function(ctx, &name, keys, args, no_writes || ro_call);
+    let res = eng.call_function(ctx, &name, keys, args, no_writes || ro_call, allow_oom);
     ctx.srv.lua = Some(eng);
     ctx.srv.propagate_override = Some(Vec::new());
-    match res {
-        crate::scripting::RunResult::Reply(bytes) => ctx.reply().raw(&bytes),
-        crate::scripting::RunResult::Error(e) => ctx.error(&e),
-    }
+    reply_run_result(ctx, res);
 }
 
 fn help(ctx: &mut Ctx, _argv: &[Bytes]) {

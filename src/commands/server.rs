@@ -799,6 +799,13 @@ fn shutdown(ctx: &mut Ctx, argv: &[Bytes]) {
         ctx.error("ERR Command not allowed inside a transaction");
         return;
     }
+    // A busy script: only SHUTDOWN NOSAVE may stop the server.
+    if req.save != Some(false) {
+        if let Some(e) = crate::scripting::busy::busy_error() {
+            ctx.error(e);
+            return;
+        }
+    }
     ctx.srv.shutdown = Some(req);
     // The reply is the connection closing, as with Redis.
     ctx.client.flags |= cflags::CLOSE_AFTER_REPLY;
@@ -1112,6 +1119,12 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
             ctx.srv.pause_cron = crate::util::parse_i64(&argv[2]).unwrap_or(0) != 0;
             ctx.reply().ok();
         }
+        "set-disable-deny-scripts" if argv.len() == 3 => {
+            let on = crate::util::parse_i64(&argv[2]).unwrap_or(0) != 0;
+            crate::scripting::DISABLE_DENY_SCRIPTS
+                .store(on, std::sync::atomic::Ordering::Relaxed);
+            ctx.reply().ok();
+        }
         "set-active-expire" if argv.len() == 3 => {
             ctx.srv.active_expire_enabled = crate::util::parse_i64(&argv[2]).unwrap_or(0) != 0;
             ctx.reply().ok();
@@ -1206,6 +1219,7 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
         "object" if argv.len() == 3 => {
             // The entry as stored, even when logically expired.
             let key = argv[2].clone();
+            // Like Redis, a raw lookup: an expired key is still shown.
             let info = ctx.db().dict.get_mut(&key[..]).map(|o| {
                 let ser = match &o.val {
                     crate::db::Value::Int(n) => n.to_string().len(),

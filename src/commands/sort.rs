@@ -212,7 +212,9 @@ fn sort_generic(ctx: &mut Ctx, argv: &[Bytes], readonly: bool) {
             _ => return ctx.wrongtype(),
         },
     };
-    if dontsort && matches!(kind, Kind::Set) && store.is_some() {
+    // Scripts run by id-0 clients (see scripting::LuaEngine).
+    let from_script = ctx.client.id == 0;
+    if dontsort && matches!(kind, Kind::Set) && (store.is_some() || from_script) {
         // A set has no meaningful order: sort to keep replicas identical.
         dontsort = false;
         alpha = true;

@@ -180,7 +180,6 @@ fn exec(ctx: &mut Ctx, _argv: &[Bytes]) {
     }
     let queue = std::mem::take(&mut ctx.client.ext.multi_queue);
     unwatch_all(ctx.srv, ctx.client);
-    let first_propagated = ctx.srv.propagated.len();
     ctx.reply().array(queue.len());
     // MULTI stays set while the queue runs so blocking commands do not block.
     for argv in &queue {
@@ -198,22 +197,11 @@ fn exec(ctx: &mut Ctx, _argv: &[Bytes]) {
             cmd.spec.handler,
             ctx.now,
         );
+        // A failing queued command does not make EXEC itself failed.
+        ctx.srv.stats.cur_cmd_error = false;
     }
     ctx.client.flags &= !(cflags::MULTI | cflags::DIRTY_CAS | cflags::DIRTY_EXEC);
-    // Replay atomically: wrap what the transaction wrote in MULTI/EXEC.
-    let written = ctx.srv.propagated.len() - first_propagated;
-    if written > 1 {
-        // MULTI in the first write's database and EXEC in the last one's,
-        // so no extra SELECT surrounds them (as Redis).
-        let first_db = ctx.srv.propagated[first_propagated].0;
-        let last_db = ctx.srv.propagated[ctx.srv.propagated.len() - 1].0;
-        ctx.srv.propagated.insert(
-            first_propagated,
-            (first_db, vec![Bytes::from_static(b"MULTI")]),
-        );
-        ctx.srv
-            .propagated
-            .push((last_db, vec![Bytes::from_static(b"EXEC")]));
-    }
+    // What the queued commands propagated is wrapped in MULTI/EXEC by the
+    // dispatcher (one execution unit); EXEC itself is never propagated.
     ctx.srv.propagate_override = Some(Vec::new());
 }

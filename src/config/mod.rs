@@ -219,6 +219,10 @@ impl Config {
         self.protected_mode = self.get_bool("protected-mode");
         self.notify_flags =
             params::notify_flags_from_str(&g(self, "notify-keyspace-events")).unwrap_or(0);
+        crate::db::NOTIFY_NEW_KEYS.store(
+            self.notify_flags & params::NOTIFY_NEW != 0,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         self.enable_debug_command = g(self, "enable-debug-command");
         self.maxmemory = n(self, "maxmemory") as u64;
         self.lazyfree_lazy_user_del = self.get_bool("lazyfree-lazy-user-del");

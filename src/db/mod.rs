@@ -147,6 +147,19 @@ pub struct Db {
     /// While an AOF replays, keys are never expired lazily (as Redis): a
     /// replay must see exactly what the original commands saw.
     pub keep_expired: bool,
+    /// Keys created since the server last drained them, kept only while
+    /// `NOTIFY_NEW_KEYS` is on (the "new" keyspace event).
+    pub new_pending: Vec<SBytes>,
+}
+
+/// notify-keyspace-events includes 'n': remember created keys.
+pub static NOTIFY_NEW_KEYS: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+fn key_created(pending: &mut Vec<SBytes>, key: &[u8]) {
+    if NOTIFY_NEW_KEYS.load(std::sync::atomic::Ordering::Relaxed) {
+        pending.push(SBytes::new(key));
+    }
 }
 
 impl Db {
@@ -159,6 +172,7 @@ impl Db {
             avg_ttl: 0,
             expired_pending: Vec::new(),
             keep_expired: false,
+            new_pending: Vec::new(),
         }
     }
 
@@ -230,6 +244,8 @@ impl Db {
             if let Some(v) = val {
                 *o = Obj::new(v);
             }
+        } else {
+            key_created(&mut self.new_pending, key);
         }
     }
 
@@ -247,16 +263,18 @@ impl Db {
                 o.val = v;
                 o.lru = lru_clock();
             }
+        } else {
+            key_created(&mut self.new_pending, key);
         }
     }
 
     /// Insert an object (value and expiry) under a key, replacing any.
     pub fn insert_obj(&mut self, key: &[u8], obj: Obj) {
         let has_exp = obj.expire != NO_EXPIRE;
-        if let Some(old) = self.dict.insert(SBytes::new(key), obj) {
-            if old.expire != NO_EXPIRE {
-                self.expires -= 1;
-            }
+        match self.dict.insert(SBytes::new(key), obj) {
+            Some(old) if old.expire != NO_EXPIRE => self.expires -= 1,
+            Some(_) => {}
+            None => key_created(&mut self.new_pending, key),
         }
         if has_exp {
             self.expires += 1;

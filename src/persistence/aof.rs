@@ -533,7 +533,15 @@ pub fn feed(srv: &mut Server) {
                 .extend_from_slice(format!("#TS:{}\r\n", now).as_bytes());
         }
     }
-    for (db, argv) in &srv.propagated {
+    for (i, (db, argv)) in srv.propagated.iter().enumerate() {
+        // Replica-only entries (PUBLISH, redis.set_repl(REPL_REPLICA)).
+        let only = &srv.propagated_only;
+        if only
+            .iter()
+            .any(|&(j, t)| j == i && t & crate::server::propagate::AOF == 0)
+        {
+            continue;
+        }
         if aof.selected_db != Some(*db) {
             let s = db.to_string();
             aof.buf.extend_from_slice(

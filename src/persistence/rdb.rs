@@ -863,6 +863,8 @@ pub fn install(staged: Staged, dbs: &mut [Db]) {
         for (k, o) in keys {
             dbs[i].insert_obj(&k, o);
         }
+        // Loading raises no "new" key events.
+        dbs[i].new_pending.clear();
     }
 }
 

@@ -112,8 +112,9 @@ impl Reply {
     }
     /// Push header (RESP3 out-of-band data); an array in RESP2.
     pub fn push(&mut self, n: usize) {
+        // Pub/Sub data passes CLIENT REPLY OFF/SKIP in both protocols.
+        self.pushed = true;
         if self.resp >= 3 {
-            self.pushed = true;
             push_int(&mut self.buf, b'>', n as i64);
         } else {
             push_int(&mut self.buf, b'*', n as i64);

@@ -198,7 +198,11 @@ pub fn feed(srv: &mut Server) {
         return;
     }
     let props = std::mem::take(&mut srv.propagated);
-    for (db, argv) in &props {
+    for (i, (db, argv)) in props.iter().enumerate() {
+        // AOF-only entries (redis.set_repl(redis.REPL_AOF)).
+        if srv.propagation_target(i) & crate::server::propagate::REPL == 0 {
+            continue;
+        }
         srv.repl.feed_command(Some(*db), argv);
     }
     srv.propagated = props;

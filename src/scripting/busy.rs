@@ -1,9 +1,10 @@
 //! Long-running scripts. Past `busy-reply-threshold` the Lua hook serves
-//! other clients from inside the script: they get -BUSY, except SCRIPT
-//! KILL / FUNCTION KILL (which stop a script that has not written yet) and
-//! SHUTDOWN NOSAVE, as Redis does.
+//! other clients from inside the script, through the normal dispatcher:
+//! commands flagged allow-busy (SCRIPT KILL, FUNCTION KILL/STATS, SHUTDOWN
+//! NOSAVE, MULTI, DISCARD, WATCH, AUTH, HELLO, RESET, QUIT...) run, every
+//! other one gets -BUSY (see `busy_error`), as in Redis.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -12,13 +13,17 @@ use mio::Events;
 
 use crate::protocol::parse::{Limits, Parsed};
 use crate::server::client::cflags;
+use crate::server::exec::{process_command, Outcome};
 use crate::server::reactor::LISTENER_BASE;
-use crate::server::{Client, Clients, Server};
+use crate::server::{Clients, Server};
 
-const SLOWEVAL: &str =
+pub const SLOWEVAL: &str =
     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
-const SLOWSCRIPT: &str =
+pub const SLOWSCRIPT: &str =
     "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+
+/// FUNCTION LOAD gives up on library code running longer than this.
+const LOAD_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// The script being run, for the hook.
 pub struct Running {
@@ -28,7 +33,10 @@ pub struct Running {
     pub clients: *mut Clients,
     pub is_eval: bool,
     pub name: String,
-    pub dirty_at_start: u64,
+    /// The script called a write command: SCRIPT KILL can no longer stop it.
+    pub wrote: bool,
+    /// Where the commands it calls propagate (redis.set_repl).
+    pub repl: u8,
     pub killed: bool,
     pub timed_out: bool,
     /// The command that started the script (FUNCTION STATS shows it).
@@ -39,11 +47,99 @@ thread_local! {
     pub static RUNNING: RefCell<Option<Running>> = const { RefCell::new(None) };
     /// Set by EVAL/FCALL just before a script runs.
     pub static COMMAND: RefCell<Vec<Bytes>> = const { RefCell::new(Vec::new()) };
+    /// 0: no script past its threshold; 1: a busy EVAL; 2: a busy function.
+    static BUSY: Cell<u8> = const { Cell::new(0) };
+    /// When the library FUNCTION LOAD is running started.
+    static LOADING: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
 /// Record the command about to run a script.
 pub fn set_command(argv: &[Bytes]) {
     COMMAND.with(|c| *c.borrow_mut() = argv.to_vec());
+}
+
+/// The -BUSY error for commands not allowed now, when a script is busy.
+pub fn busy_error() -> Option<&'static str> {
+    match BUSY.with(|b| b.get()) {
+        0 => None,
+        1 => Some(SLOWEVAL),
+        _ => Some(SLOWSCRIPT),
+    }
+}
+
+/// The script ended: clients are served normally again.
+pub fn finished() {
+    BUSY.with(|b| b.set(0));
+}
+
+/// The running script called a write command.
+pub fn mark_write() {
+    RUNNING.with(|r| {
+        if let Some(run) = r.borrow_mut().as_mut() {
+            run.wrote = true;
+        }
+    });
+}
+
+/// redis.set_repl(): where the script's next commands propagate; false
+/// when no script runs.
+pub fn set_repl(targets: u8) -> bool {
+    RUNNING.with(|r| match r.borrow_mut().as_mut() {
+        Some(run) => {
+            run.repl = targets;
+            true
+        }
+        None => false,
+    })
+}
+
+/// Where the running script's commands propagate.
+pub fn repl() -> u8 {
+    RUNNING.with(|r| {
+        r.borrow()
+            .as_ref()
+            .map_or(crate::server::propagate::ALL, |run| run.repl)
+    })
+}
+
+/// The running script already called a write command.
+pub fn has_written() -> bool {
+    RUNNING.with(|r| r.borrow().as_ref().is_some_and(|run| run.wrote))
+}
+
+/// SCRIPT KILL (is_eval) / FUNCTION KILL: Ok, or the error to reply.
+pub fn kill(is_eval: bool) -> Result<(), &'static str> {
+    RUNNING.with(|r| {
+        let mut g = r.borrow_mut();
+        let Some(run) = g.as_mut() else {
+            return Err("NOTBUSY No scripts in execution right now.");
+        };
+        if run.wrote {
+            return Err("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.");
+        }
+        if is_eval && !run.is_eval {
+            return Err(SLOWSCRIPT);
+        }
+        if !is_eval && run.is_eval {
+            return Err(SLOWEVAL);
+        }
+        run.killed = true;
+        Ok(())
+    })
+}
+
+/// FUNCTION STATS' running_script: (name, command, duration in ms).
+pub fn running_info() -> Option<(String, Vec<Bytes>, u128, bool)> {
+    RUNNING.with(|r| {
+        r.borrow().as_ref().map(|run| {
+            (
+                run.name.clone(),
+                run.command.clone(),
+                run.start.elapsed().as_millis(),
+                run.is_eval,
+            )
+        })
+    })
 }
 
 /// The hook a script runs with: every 100k instructions.
@@ -60,20 +156,42 @@ fn on_every_line(lua: &mlua::Lua) {
     lua.set_hook(mlua::HookTriggers::EVERY_LINE, |lua, _| hook(lua));
 }
 
+/// FUNCTION LOAD runs the library's code with a time limit.
+pub fn loading(on: bool) {
+    LOADING.with(|l| l.set(on.then(Instant::now)));
+}
+
+/// A library's code is being loaded (FUNCTION LOAD).
+pub fn is_loading() -> bool {
+    LOADING.with(|l| l.get().is_some())
+}
+
+const KILLED: &str = "Script killed by user with SCRIPT KILL...";
+
 /// Called by the Lua hook. Err stops the script (SCRIPT KILL).
 pub fn hook(lua: &mlua::Lua) -> mlua::Result<mlua::VmState> {
-    RUNNING.with(|r| {
-        let mut guard = r.borrow_mut();
-        let Some(run) = guard.as_mut() else { return Ok(mlua::VmState::Continue) };
-        if run.killed {
+    if let Some(t) = LOADING.with(|l| l.get()) {
+        if t.elapsed() > LOAD_TIMEOUT {
             on_every_line(lua);
-            return Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."));
+            return Err(mlua::Error::runtime("FUNCTION LOAD timeout"));
+        }
+        return Ok(mlua::VmState::Continue);
+    }
+    // The borrow is released before serving clients: their commands
+    // (SCRIPT KILL, FUNCTION STATS) look at the running script.
+    let ptrs = RUNNING.with(|r| {
+        let mut guard = r.borrow_mut();
+        let run = guard.as_mut()?;
+        if run.killed {
+            return Some(Err(()));
         }
         if run.start.elapsed() < run.threshold {
-            return Ok(mlua::VmState::Continue);
+            return None;
         }
-        if !run.timed_out {
+        let first = !run.timed_out;
+        if first {
             run.timed_out = true;
+            BUSY.with(|b| b.set(if run.is_eval { 1 } else { 2 }));
             tracing::warn!(
                 "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the {} command. Script name is: {}.",
                 run.start.elapsed().as_millis(),
@@ -81,22 +199,34 @@ pub fn hook(lua: &mlua::Lua) -> mlua::Result<mlua::VmState> {
                 run.name
             );
         }
-        // SAFETY: the script runs inside a command; while Lua code executes
-        // (this hook), no Rust code holds these borrows, and the reactor
-        // thread is the only one touching them.
-        let (srv, clients) = unsafe { (&mut *run.srv, &mut *run.clients) };
-        serve_while_busy(srv, clients, run);
-        if run.killed {
-            tracing::warn!("Lua script killed by user with SCRIPT KILL.");
+        Some(Ok((run.srv, run.clients, first)))
+    });
+    let (srv, clients, first) = match ptrs {
+        None => return Ok(mlua::VmState::Continue),
+        Some(Err(())) => {
             on_every_line(lua);
-            return Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."));
+            return Err(mlua::Error::runtime(KILLED));
         }
-        Ok(mlua::VmState::Continue)
-    })
+        Some(Ok(p)) => p,
+    };
+    // SAFETY: the script runs inside a command; while Lua code executes
+    // (this hook), no Rust code holds these borrows, and the reactor
+    // thread is the only one touching them.
+    let (srv, clients) = unsafe { (&mut *srv, &mut *clients) };
+    serve_while_busy(srv, clients, first);
+    let killed = RUNNING.with(|r| r.borrow().as_ref().is_some_and(|run| run.killed));
+    if killed {
+        tracing::warn!("Lua script killed by user with SCRIPT KILL.");
+        on_every_line(lua);
+        return Err(mlua::Error::runtime(KILLED));
+    }
+    Ok(mlua::VmState::Continue)
 }
 
 /// Read other clients' commands and answer them while the script runs.
-fn serve_while_busy(srv: &mut Server, clients: &mut Clients, run: &mut Running) {
+/// The first time, every client is tried: readiness the reactor fetched
+/// in the same batch as the script's command is not reported again.
+fn serve_while_busy(srv: &mut Server, clients: &mut Clients, all: bool) {
     if srv.poll_ptr.is_null() {
         return;
     }
@@ -106,9 +236,14 @@ fn serve_while_busy(srv: &mut Server, clients: &mut Clients, run: &mut Running) 
     if poll.poll(&mut events, Some(Duration::ZERO)).is_err() {
         return;
     }
+    let mut slots: Vec<usize> = events.iter().map(|e| e.token().0).collect();
+    if all {
+        slots.extend(clients.iter().map(|c| c.token));
+        slots.sort_unstable();
+        slots.dedup();
+    }
     let mut buf = vec![0u8; 16 * 1024];
-    for ev in events.iter() {
-        let slot = ev.token().0;
+    for slot in slots {
         if slot >= LISTENER_BASE {
             // SAFETY: the listeners live in the reactor for the whole run.
             if let Some(l) =
@@ -118,8 +253,10 @@ fn serve_while_busy(srv: &mut Server, clients: &mut Clients, run: &mut Running) 
             }
             continue;
         }
+        // Edge-triggered: the reactor resumes this client afterwards, also
+        // when it is the one running the script (not in the table now).
         srv.busy_slots.push(slot);
-        let Some(c) = clients.get_mut(slot) else {
+        let Some(mut c) = clients.take(slot) else {
             continue;
         };
         loop {
@@ -136,13 +273,17 @@ fn serve_while_busy(srv: &mut Server, clients: &mut Clients, run: &mut Running) 
                 break;
             }
         }
-        while !c.has(cflags::CLOSE_AFTER_REPLY | cflags::CLOSE_ASAP) {
+        while !c.has(cflags::CLOSE_AFTER_REPLY | cflags::CLOSE_ASAP | cflags::PAUSED) {
             let limits = Limits {
                 proto_max_bulk_len: srv.config.proto_max_bulk_len,
                 auth_required: !c.authenticated,
             };
             match c.parse.parse(&mut c.query, limits) {
-                Ok(Parsed::Command(argv)) if !argv.is_empty() => busy_command(srv, c, run, &argv),
+                Ok(Parsed::Command(argv)) if !argv.is_empty() => {
+                    if process_command(srv, clients, &mut c, argv) == Outcome::Postponed {
+                        break;
+                    }
+                }
                 Ok(Parsed::Command(_)) => {}
                 Ok(Parsed::Incomplete) => break,
                 Err(e) => {
@@ -150,105 +291,35 @@ fn serve_while_busy(srv: &mut Server, clients: &mut Clients, run: &mut Running) 
                     c.flags |= cflags::CLOSE_AFTER_REPLY;
                 }
             }
+            if srv.shutdown.is_some_and(|r| r.save == Some(false)) {
+                shutdown_now(srv);
+            }
         }
         let _ = c.flush();
+        clients.restore(slot, c);
     }
 }
 
-fn busy_command(srv: &mut Server, c: &mut Client, run: &mut Running, argv: &[Bytes]) {
-    let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
-    let sub = argv
-        .get(1)
-        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
-        .unwrap_or_default();
-    let kill = match (name.as_str(), sub.as_str()) {
-        ("script", "kill") if argv.len() == 2 => Some(true),
-        ("function", "kill") if argv.len() == 2 => Some(false),
-        _ => None,
-    };
-    // A script replayed from the AOF: loading answers come first.
-    let loading_ok = srv
-        .commands
-        .lookup(argv)
-        .is_some_and(|c| c.flags & crate::commands::flags::LOADING != 0);
-    if srv.loading && !loading_ok {
-        c.reply
-            .error_raw("LOADING Redis is loading the dataset in memory");
-        return;
+/// SHUTDOWN NOSAVE from a client while a script is busy: stop at once.
+fn shutdown_now(srv: &mut Server) -> ! {
+    tracing::warn!("User requested shutdown...");
+    crate::persistence::aof::shutdown(srv);
+    if srv.persist.child_pid != -1 {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(srv.persist.child_pid, libc::SIGUSR1) };
     }
-    if let Some(is_eval) = kill {
-        if srv.dirty != run.dirty_at_start {
-            c.reply.error_raw("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.");
-        } else if is_eval != run.is_eval {
-            c.reply
-                .error_raw(if run.is_eval { SLOWEVAL } else { SLOWSCRIPT });
-        } else {
-            run.killed = true;
-            c.reply.ok();
+    // SAFETY: the listeners live in the reactor for the whole run.
+    if let Some(ls) = unsafe { srv.listeners_ptr.as_ref() } {
+        for l in ls {
+            if let crate::server::reactor::Listener::Unix(_, path) = l {
+                let _ = std::fs::remove_file(path);
+            }
         }
-        return;
     }
-    if name == "function" && sub == "stats" && argv.len() == 2 {
-        if run.is_eval {
-            c.reply.error_raw(SLOWEVAL);
-            return;
-        }
-        let libs = srv.functions.libraries.len();
-        let funcs: usize = srv
-            .functions
-            .libraries
-            .values()
-            .map(|l| l.functions.len())
-            .sum();
-        let r = &mut c.reply;
-        r.map(2);
-        r.bulk(b"running_script");
-        r.map(3);
-        r.bulk(b"name");
-        r.bulk(run.name.as_bytes());
-        r.bulk(b"command");
-        r.array(run.command.len());
-        for a in &run.command {
-            r.bulk(a);
-        }
-        r.bulk(b"duration_ms");
-        r.int(run.start.elapsed().as_millis() as i64);
-        r.bulk(b"engines");
-        r.map(1);
-        r.bulk(b"LUA");
-        r.map(2);
-        r.bulk(b"libraries_count");
-        r.int(libs as i64);
-        r.bulk(b"functions_count");
-        r.int(funcs as i64);
-        return;
+    let pidfile = srv.config.get("pidfile").unwrap_or("").to_string();
+    if !pidfile.is_empty() {
+        let _ = std::fs::remove_file(&pidfile);
     }
-    if name == "shutdown"
-        && argv
-            .iter()
-            .skip(1)
-            .any(|a| a.eq_ignore_ascii_case(b"nosave"))
-    {
-        tracing::warn!("User requested shutdown...");
-        let pidfile = srv.config.get("pidfile").unwrap_or("").to_string();
-        if !pidfile.is_empty() {
-            let _ = std::fs::remove_file(&pidfile);
-        }
-        tracing::warn!("Redis is now ready to exit, bye bye...");
-        std::process::exit(0);
-    }
-    let msg = if run.is_eval { SLOWEVAL } else { SLOWSCRIPT };
-    srv.stats.record_error(msg);
-    if c.has(cflags::MULTI) {
-        // A rejected command dooms the transaction, as in Redis.
-        if name == "exec" {
-            crate::commands::tx::reset_transaction(srv, c);
-            c.reply.error_raw(&format!(
-                "EXECABORT Transaction discarded because of: {msg}"
-            ));
-            return;
-        }
-        c.flags |= cflags::DIRTY_EXEC;
-    }
-    c.reply.error_raw(msg);
+    tracing::warn!("Redis is now ready to exit, bye bye...");
+    std::process::exit(0);
 }

@@ -4,11 +4,25 @@ use mlua::{Lua, Table, Value as LuaValue};
 
 use crate::protocol::Reply;
 
-/// `{err = msg}`.
+/// Marks an error table whose error was already counted in the error
+/// statistics (a command's error reply, or a refusal by redis.call).
+pub const IGNORE_STATS: &str = "ignore_error_stats_update";
+
+/// `{err = msg, ignore_error_stats_update = true}`: what redis.call gives
+/// for a refused command (counted by the caller).
 pub fn error_table(lua: &Lua, msg: &str) -> mlua::Result<LuaValue> {
     let t = lua.create_table()?;
     t.set("err", msg)?;
+    t.set(IGNORE_STATS, true)?;
     Ok(LuaValue::Table(t))
+}
+
+/// An error table's error must still be counted in the statistics.
+pub fn counts_in_stats(t: &Table) -> bool {
+    !matches!(
+        t.raw_get::<LuaValue>(IGNORE_STATS),
+        Ok(LuaValue::Boolean(true))
+    )
 }
 
 fn single_field(lua: &Lua, name: &str, v: impl mlua::IntoLua) -> mlua::Result<LuaValue> {
@@ -48,7 +62,13 @@ fn parse(lua: &Lua, buf: &[u8], pos: &mut usize) -> mlua::Result<LuaValue> {
     let l = line(buf, pos);
     Ok(match t {
         b'+' => single_field(lua, "ok", lua.create_string(l)?)?,
-        b'-' => single_field(lua, "err", lua.create_string(l)?)?,
+        b'-' => {
+            // Counted already, when the command replied it.
+            let t = lua.create_table()?;
+            t.set("err", lua.create_string(l)?)?;
+            t.set(IGNORE_STATS, true)?;
+            LuaValue::Table(t)
+        }
         b':' => LuaValue::Number(num(l) as f64),
         b'$' | b'=' => {
             let n = num(l);
@@ -170,7 +190,14 @@ pub fn error_from_lua(v: &LuaValue, sha: &str) -> String {
 
 /// Write a Lua value as the reply (Redis's luaReplyToRedisReply).
 /// `resp3_script` is the protocol the script chose with redis.setresp.
-pub fn lua_to_reply(v: &LuaValue, r: &mut Reply, resp3_script: bool, depth: usize) {
+/// Error replies written go to `errors` (empty when already counted).
+pub fn lua_to_reply(
+    v: &LuaValue,
+    r: &mut Reply,
+    resp3_script: bool,
+    depth: usize,
+    errors: &mut Vec<String>,
+) {
     if depth > 1000 {
         r.error_raw("ERR reached lua stack limit");
         return;
@@ -193,7 +220,14 @@ pub fn lua_to_reply(v: &LuaValue, r: &mut Reply, resp3_script: bool, depth: usiz
         LuaValue::Table(t) => {
             if let LuaValue::String(e) = as_table_field(t, "err") {
                 let msg = e.to_string_lossy().to_string();
-                r.error_raw(msg.strip_prefix('-').unwrap_or(&msg));
+                let msg = msg.strip_prefix('-').unwrap_or(&msg);
+                r.error_raw(msg);
+                // Already counted: the command still failed (empty entry).
+                errors.push(if counts_in_stats(t) {
+                    msg.to_string()
+                } else {
+                    String::new()
+                });
                 return;
             }
             if let LuaValue::String(ok) = as_table_field(t, "ok") {
@@ -238,8 +272,8 @@ pub fn lua_to_reply(v: &LuaValue, r: &mut Reply, resp3_script: bool, depth: usiz
                 let n = m.pairs::<LuaValue, LuaValue>().count();
                 r.map(n);
                 for (k, v) in m.pairs::<LuaValue, LuaValue>().flatten() {
-                    lua_to_reply(&k, r, resp3_script, depth + 1);
-                    lua_to_reply(&v, r, resp3_script, depth + 1);
+                    lua_to_reply(&k, r, resp3_script, depth + 1, errors);
+                    lua_to_reply(&v, r, resp3_script, depth + 1, errors);
                 }
                 return;
             }
@@ -247,7 +281,7 @@ pub fn lua_to_reply(v: &LuaValue, r: &mut Reply, resp3_script: bool, depth: usiz
                 let n = s.pairs::<LuaValue, LuaValue>().count();
                 r.set(n);
                 for (k, _) in s.pairs::<LuaValue, LuaValue>().flatten() {
-                    lua_to_reply(&k, r, resp3_script, depth + 1);
+                    lua_to_reply(&k, r, resp3_script, depth + 1, errors);
                 }
                 return;
             }
@@ -262,7 +296,7 @@ pub fn lua_to_reply(v: &LuaValue, r: &mut Reply, resp3_script: bool, depth: usiz
             r.array(n);
             for i in 1..=n {
                 let v: LuaValue = t.raw_get(i).unwrap_or(LuaValue::Nil);
-                lua_to_reply(&v, r, resp3_script, depth + 1);
+                lua_to_reply(&v, r, resp3_script, depth + 1, errors);
             }
         }
         _ => r.null(),

@@ -11,11 +11,13 @@ pub mod busy;
 pub mod cjson;
 pub mod cmsgpack;
 pub mod convert;
+pub mod rand;
 pub mod structlib;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use mlua::{Function, Lua, MultiValue, Table, Value as LuaValue};
@@ -28,6 +30,9 @@ use crate::server::client::{Client, Conn};
 pub enum RunResult {
     Reply(Vec<u8>),
     Error(String),
+    /// An error already counted in the error statistics (raised by
+    /// redis.call from a command's error).
+    ErrorCounted(String),
 }
 
 pub struct LuaEngine {
@@ -186,8 +191,14 @@ function env.__redis__err__handler(err)
     local s = tostring(err)
     s = string.gsub(s, '^runtime error: ', '')
     s = string.gsub(s, '\nstack traceback:.*$', '')
-    if i then s = string.sub(i.source, 2) .. ':' .. i.currentline .. ': ' .. s end
-    err = s
+    local api = string.match(s, '\1(.*)$')
+    if api then
+      -- A redis.* API error: Redis raises these as error tables.
+      err = {err = 'ERR ' .. api}
+    else
+      if i then s = string.sub(i.source, 2) .. ':' .. i.currentline .. ': ' .. s end
+      err = s
+    end
   end
   if type(err) ~= 'table' then
     err = {err = 'ERR ' .. tostring(err)}
@@ -198,6 +209,8 @@ function env.__redis__err__handler(err)
   end
   return err
 end
+-- Read-only tables, by proxy; setmetatable refuses them (see below).
+local protected = setmetatable({}, {__mode = 'k'})
 local function readonly(t)
   local proxy = {}
   setmetatable(proxy, {
@@ -205,9 +218,34 @@ local function readonly(t)
     __newindex = function() error('Attempt to modify a readonly table', 2) end,
     __metatable = false,
   })
+  protected[proxy] = true
   return proxy
 end
 env.__readonly = readonly
+env.__protected = protected
+"#;
+
+/// Run once the global proxy exists: its metatable, as getmetatable shows
+/// it, is read-only too; setmetatable refuses read-only tables; chunks
+/// from loadstring see the sandbox, never the real globals, and binary
+/// chunks are refused as Redis's Lua (which only parses text) does.
+const SANDBOX_TAIL: &str = r#"
+local env, proxy, loadstring, setfenv, setmetatable, error, type, byte = ...
+local protected, readonly = env.__protected, env.__readonly
+protected[proxy] = true
+env.__proxy_metatable = readonly({__index = readonly(env)})
+env.setmetatable = function(t, mt)
+  if protected[t] then error('Attempt to modify a readonly table', 2) end
+  return setmetatable(t, mt)
+end
+env.loadstring = function(s, name)
+  if type(s) == 'string' and byte(s, 1) == 27 then
+    return nil, 'binary chunks are not allowed'
+  end
+  local f, e = loadstring(s, name)
+  if f then setfenv(f, proxy) end
+  return f, e
+end
 "#;
 
 impl LuaEngine {
@@ -221,6 +259,8 @@ impl LuaEngine {
             let t: Table = g.get(lib)?;
             env.set(lib, t)?;
         }
+        let math: Table = g.get("math")?;
+        rand::install(&lua, &math)?;
         for f in [
             "assert",
             "error",
@@ -273,22 +313,44 @@ impl LuaEngine {
         redis.set("REPL_ALL", 3)?;
         redis.set(
             "sha1hex",
-            lua.create_function(|_, s: mlua::String| Ok(crate::util::sha1_hex(&s.as_bytes())))?,
+            lua.create_function(|_, args: MultiValue| {
+                if args.len() != 1 {
+                    return Err(api_error("wrong number of arguments"));
+                }
+                let bytes: Vec<u8> = match args.into_iter().next() {
+                    Some(LuaValue::String(s)) => s.as_bytes().to_vec(),
+                    Some(LuaValue::Integer(n)) => n.to_string().into_bytes(),
+                    Some(LuaValue::Number(n)) => crate::util::format_g(n, 14).into_bytes(),
+                    _ => Vec::new(),
+                };
+                Ok(crate::util::sha1_hex(&bytes))
+            })?,
         )?;
         redis.set(
             "error_reply",
-            lua.create_function(|lua, s: mlua::String| {
+            lua.create_function(|lua, args: MultiValue| {
                 let t = lua.create_table()?;
-                let msg = s.to_str()?.to_string();
-                t.set("err", msg.strip_prefix('-').unwrap_or(&msg))?;
+                match single_string(&args) {
+                    Some(s) => {
+                        let mut e = s.as_bytes().to_vec();
+                        if e.first() != Some(&b'-') {
+                            e.insert(0, b'-');
+                        }
+                        t.set("err", lua.create_string(error_code_and_message(&e))?)?;
+                    }
+                    None => t.set("err", "ERR wrong number or type of arguments")?,
+                }
                 Ok(t)
             })?,
         )?;
         redis.set(
             "status_reply",
-            lua.create_function(|lua, s: mlua::String| {
+            lua.create_function(|lua, args: MultiValue| {
                 let t = lua.create_table()?;
-                t.set("ok", s)?;
+                match single_string(&args) {
+                    Some(s) => t.set("ok", s)?,
+                    None => t.set("err", "ERR wrong number or type of arguments")?,
+                }
                 Ok(t)
             })?,
         )?;
@@ -299,17 +361,11 @@ impl LuaEngine {
                 let level = match it.next() {
                     Some(LuaValue::Integer(n)) => n,
                     Some(LuaValue::Number(n)) => n as i64,
-                    _ => {
-                        return Err(mlua::Error::runtime(
-                            "First argument must be a number (log level).",
-                        ))
-                    }
+                    _ => return Err(api_error("First argument must be a number (log level).")),
                 };
                 let msg: Vec<String> = it.map(|v| v.to_string().unwrap_or_default()).collect();
                 if msg.is_empty() {
-                    return Err(mlua::Error::runtime(
-                        "redis.log() requires two arguments or more.",
-                    ));
+                    return Err(api_error("redis.log() requires two arguments or more."));
                 }
                 let text = msg.join(" ");
                 match level {
@@ -317,7 +373,7 @@ impl LuaEngine {
                     1 => tracing::debug!("{}", text),
                     2 => tracing::info!("{}", text),
                     3 => tracing::warn!("{}", text),
-                    _ => return Err(mlua::Error::runtime("Invalid debug level.")),
+                    _ => return Err(api_error("Invalid debug level.")),
                 }
                 Ok(())
             })?,
@@ -327,12 +383,32 @@ impl LuaEngine {
         redis.set("replicate_commands", lua.create_function(|_, ()| Ok(true))?)?;
         redis.set(
             "set_repl",
-            lua.create_function(|_, v: LuaValue| match v {
-                LuaValue::Integer(n) if (0..=3).contains(&n) => Ok(()),
-                LuaValue::Number(n) if (0.0..=3.0).contains(&n) => Ok(()),
-                _ => Err(mlua::Error::runtime(
-                    "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
-                )),
+            lua.create_function(|_, args: MultiValue| {
+                if args.len() != 1 {
+                    return Err(api_error("redis.set_repl() requires two arguments."));
+                }
+                // lua_tonumber: what is not a number counts as 0 (REPL_NONE).
+                let flags = match args.into_iter().next() {
+                    Some(LuaValue::Integer(n)) => n,
+                    Some(LuaValue::Number(n)) => n as i64,
+                    Some(LuaValue::String(s)) => s
+                        .to_str()
+                        .ok()
+                        .and_then(|t| t.trim().parse::<f64>().ok())
+                        .map_or(0, |f| f as i64),
+                    _ => 0,
+                };
+                if flags & !(crate::server::propagate::ALL as i64) != 0 {
+                    return Err(api_error(
+                        "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+                    ));
+                }
+                if !busy::set_repl(flags as u8) {
+                    return Err(api_error(
+                        "redis.set_repl can only be called inside a script invocation",
+                    ));
+                }
+                Ok(())
             })?,
         )?;
         env.set("redis", redis)?;
@@ -368,18 +444,27 @@ impl LuaEngine {
                 .set_name("=sandbox")
                 .eval::<Function>()?,
         )?;
-        mt.set("__metatable", false)?;
-        proxy.set_metatable(Some(mt));
+        proxy.set_metatable(Some(mt.clone()));
         env.set("_G", proxy.clone())?;
+        let strlib: Table = g.get("string")?;
+        lua.load(SANDBOX_TAIL).set_name("=sandbox").call::<()>((
+            env.clone(),
+            proxy.clone(),
+            g.get::<Function>("loadstring")?,
+            g.get::<Function>("setfenv")?,
+            g.get::<Function>("setmetatable")?,
+            g.get::<Function>("error")?,
+            g.get::<Function>("type")?,
+            strlib.get::<Function>("byte")?,
+        ))?;
+        let shown: Table = env.get("__proxy_metatable")?;
+        mt.set("__metatable", shown)?;
 
         // The API a library sees while it loads: only register_function,
         // log and the constants on `redis`.
+        // Nothing else is visible while a library loads (no math, string...).
         let registering: Rc<RefCell<Vec<Registered>>> = Rc::new(RefCell::new(Vec::new()));
         let load_env = lua.create_table()?;
-        for pair in env.pairs::<LuaValue, LuaValue>() {
-            let (k, v) = pair?;
-            load_env.raw_set(k, v)?;
-        }
         let load_redis = lua.create_table()?;
         let redis_ro: Table = env.get("redis")?;
         let redis_full: Table = match redis_ro.metatable() {
@@ -401,6 +486,11 @@ impl LuaEngine {
         load_redis.set(
             "register_function",
             lua.create_function(move |_, args: MultiValue| {
+                if !busy::is_loading() {
+                    return Err(api_error(
+                        "redis.register_function can only be called on FUNCTION LOAD command",
+                    ));
+                }
                 let r = register_args(args).map_err(mlua::Error::runtime)?;
                 if !valid_name(&r.name) {
                     return Err(mlua::Error::runtime(
@@ -535,6 +625,7 @@ impl LuaEngine {
         keys: &[Bytes],
         args: &[Bytes],
         read_only: bool,
+        allow_oom: bool,
     ) -> RunResult {
         let Some(func) = self.funcs.get(sha).cloned() else {
             return RunResult::Error("NOSCRIPT No matching script. Please use EVAL.".into());
@@ -549,7 +640,15 @@ impl LuaEngine {
         if let Err(e) = set {
             return RunResult::Error(format!("ERR {}", lua_error_text(&e)));
         }
-        self.execute(ctx, func, sha, read_only)
+        self.execute(
+            ctx,
+            func,
+            sha,
+            Mode {
+                read_only,
+                allow_oom,
+            },
+        )
     }
 
     /// Run a library function (FCALL) with its keys and args tables.
@@ -560,6 +659,7 @@ impl LuaEngine {
         keys: &[Bytes],
         args: &[Bytes],
         read_only: bool,
+        allow_oom: bool,
     ) -> RunResult {
         let Some(cb) = self.lib_funcs.get(name).cloned() else {
             return RunResult::Error("ERR Function not found".into());
@@ -573,7 +673,15 @@ impl LuaEngine {
                 .call((cb, k, a))
         })();
         match wrapped {
-            Ok(f) => self.execute(ctx, f, name, read_only),
+            Ok(f) => self.execute(
+                ctx,
+                f,
+                name,
+                Mode {
+                    read_only,
+                    allow_oom,
+                },
+            ),
             Err(e) => RunResult::Error(format!("ERR {}", lua_error_text(&e))),
         }
     }
@@ -590,7 +698,10 @@ impl LuaEngine {
             .map_err(|e| format!("ERR Error compiling function: {}", lua_error_text(&e)))?;
         self.registering.borrow_mut().clear();
         self.lib_mode.call::<()>(true).map_err(|e| e.to_string())?;
+        busy::loading(true);
         let res = f.call::<()>(());
+        busy::loading(false);
+        busy::install(&self.lua);
         let _ = self.lib_mode.call::<()>(false);
         let regs = std::mem::take(&mut *self.registering.borrow_mut());
         if let Err(e) = res {
@@ -608,7 +719,7 @@ impl LuaEngine {
         Ok(regs)
     }
 
-    fn execute(&mut self, ctx: &mut Ctx, func: Function, name: &str, read_only: bool) -> RunResult {
+    fn execute(&mut self, ctx: &mut Ctx, func: Function, name: &str, mode: Mode) -> RunResult {
         let mut fake = self.fake.take().unwrap_or_else(|| {
             let mut c = Box::new(Client::new(
                 0,
@@ -632,14 +743,16 @@ impl LuaEngine {
                 clients: &mut *ctx.clients,
                 is_eval: name.len() == 40 && name.bytes().all(|c| c.is_ascii_hexdigit()),
                 name: name.to_string(),
-                dirty_at_start: ctx.srv.dirty,
+                wrote: false,
+                repl: crate::server::propagate::ALL,
                 killed: false,
                 timed_out: false,
                 command: busy::COMMAND.with(|c| std::mem::take(&mut *c.borrow_mut())),
             })
         });
-        let res = self.run_inner(ctx, &mut fake, func, name, read_only);
+        let res = self.run_inner(ctx, &mut fake, func, name, mode);
         let killed = busy::RUNNING.with(|r| r.borrow_mut().take().is_some_and(|run| run.killed));
+        busy::finished();
         if killed {
             // Back to the cheap hook after a kill switched it to every line.
             busy::install(&self.lua);
@@ -658,7 +771,7 @@ impl LuaEngine {
         fake: &mut Client,
         func: Function,
         sha: &str,
-        read_only: bool,
+        mode: Mode,
     ) -> mlua::Result<RunResult> {
         let lua = &self.lua;
         let state = RefCell::new((ctx, fake));
@@ -674,7 +787,7 @@ impl LuaEngine {
             let call = scope.create_function(|lua, (argv, n): (Table, i64)| {
                 let mut st = state.borrow_mut();
                 let (ctx, fake) = &mut *st;
-                script_call(lua, ctx, fake, &argv, n.max(0) as usize, read_only)
+                script_call(lua, ctx, fake, &argv, n.max(0) as usize, mode)
             })?;
             let setresp = scope.create_function(|_, v: LuaValue| {
                 let n = match v {
@@ -683,7 +796,7 @@ impl LuaEngine {
                     _ => 0,
                 };
                 if n != 2 && n != 3 {
-                    return Err(mlua::Error::runtime("RESP version must be 2 or 3."));
+                    return Err(api_error("RESP version must be 2 or 3."));
                 }
                 state.borrow_mut().1.reply.resp = n as u8;
                 Ok(())
@@ -704,14 +817,30 @@ impl LuaEngine {
             let resp3_script = st.1.reply.resp == 3;
             let client_resp = st.0.client.reply.resp;
             if !ok {
-                return Ok(RunResult::Error(convert::error_from_lua(&val, sha)));
+                let msg = convert::error_from_lua(&val, sha);
+                return Ok(match &val {
+                    LuaValue::Table(t) if !convert::counts_in_stats(t) => {
+                        RunResult::ErrorCounted(msg)
+                    }
+                    _ => RunResult::Error(msg),
+                });
             }
             let mut out = crate::protocol::Reply {
                 buf: Vec::new(),
                 resp: client_resp,
                 pushed: false,
             };
-            convert::lua_to_reply(&val, &mut out, resp3_script, 0);
+            let mut errors = Vec::new();
+            convert::lua_to_reply(&val, &mut out, resp3_script, 0, &mut errors);
+            drop(st);
+            let mut st = state.borrow_mut();
+            for e in errors {
+                if e.is_empty() {
+                    st.0.srv.stats.cur_cmd_error = true;
+                } else {
+                    st.0.srv.stats.record_error(&e);
+                }
+            }
             Ok(RunResult::Reply(out.buf))
         });
         redis.raw_set("call", LuaValue::Nil)?;
@@ -721,6 +850,53 @@ impl LuaEngine {
 }
 
 const RCALL_KEY: &str = "ermine_rcall";
+
+/// The only argument, when it is a string (not a number).
+fn single_string(args: &MultiValue) -> Option<mlua::String> {
+    match args.iter().collect::<Vec<_>>().as_slice() {
+        [LuaValue::String(s)] => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// "-CODE message" (or "-message", code ERR) as the "CODE message" text of
+/// a Lua error table, the way Redis's luaPushErrorBuff splits it.
+fn error_code_and_message(e: &[u8]) -> Vec<u8> {
+    let body = e.strip_prefix(b"-").unwrap_or(e);
+    let (code, msg): (&[u8], &[u8]) = match memchr::memchr(b' ', body) {
+        Some(i) => (&body[..i], &body[i + 1..]),
+        None => (b"ERR", body),
+    };
+    let trim = |c: &u8| *c == b'\r' || *c == b'\n';
+    let start = msg.iter().position(|c| !trim(c)).unwrap_or(msg.len());
+    let end = msg.iter().rposition(|c| !trim(c)).map_or(start, |i| i + 1);
+    let mut out = code.to_vec();
+    out.push(b' ');
+    out.extend_from_slice(&msg[start..end.max(start)]);
+    out
+}
+
+/// An error of the redis.* API: the error handler turns it into an error
+/// table without the script position prefix, as Redis raises them.
+fn api_error(msg: &str) -> mlua::Error {
+    mlua::Error::runtime(format!("\u{1}{msg}"))
+}
+
+/// What a script run may do: its declared flags and the command's kind.
+#[derive(Clone, Copy)]
+struct Mode {
+    /// no-writes, or run by a *_RO command.
+    read_only: bool,
+    /// allow-oom: writes go on above maxmemory.
+    allow_oom: bool,
+}
+
+/// The command running the script found memory over maxmemory: the
+/// script's first write may not grow it further (scriptVerifyOOM).
+pub static PRE_COMMAND_OOM: AtomicBool = AtomicBool::new(false);
+
+/// DEBUG SET-DISABLE-DENY-SCRIPTS: let scripts call noscript commands.
+pub static DISABLE_DENY_SCRIPTS: AtomicBool = AtomicBool::new(false);
 
 /// A Lua array of byte strings (KEYS, ARGV).
 fn string_table(lua: &Lua, items: &[Bytes]) -> mlua::Result<Table> {
@@ -793,75 +969,94 @@ fn script_call(
     fake: &mut Client,
     argv: &Table,
     argc: usize,
-    read_only: bool,
+    mode: Mode,
 ) -> mlua::Result<(LuaValue, bool)> {
+    // Bad arguments: an error table counted only if the script returns it.
+    let arg_error = |msg: &str| -> mlua::Result<(LuaValue, bool)> {
+        let t = lua.create_table()?;
+        t.set("err", msg)?;
+        Ok((LuaValue::Table(t), true))
+    };
     if argc == 0 {
-        return Ok((
-            convert::error_table(
-                lua,
-                "ERR Please specify at least one argument for this redis lib call",
-            )?,
-            true,
-        ));
+        return arg_error("ERR Please specify at least one argument for this redis lib call");
     }
     let mut args: Vec<Bytes> = Vec::with_capacity(argc);
     for i in 1..=argc {
         match argv.raw_get::<LuaValue>(i)? {
             LuaValue::String(s) => args.push(Bytes::copy_from_slice(&s.as_bytes())),
-            LuaValue::Integer(n) => args.push(Bytes::from(n.to_string())),
-            LuaValue::Number(n) => args.push(Bytes::from(crate::util::format_g(n, 14))),
+            // Numbers as "%.17g", like Redis (Lua's own format loses digits).
+            LuaValue::Integer(n) => args.push(Bytes::from(crate::util::format_g(n as f64, 17))),
+            LuaValue::Number(n) => args.push(Bytes::from(crate::util::format_g(n, 17))),
             _ => {
-                return Ok((
-                    convert::error_table(
-                        lua,
-                        "ERR Lua redis lib command arguments must be strings or integers",
-                    )?,
-                    true,
-                ))
+                return arg_error("ERR Lua redis lib command arguments must be strings or integers")
             }
         }
     }
     let srv = &mut *ctx.srv;
-    let Some(cmd) = srv.commands.lookup(&args) else {
-        return Ok((
-            convert::error_table(lua, "ERR Unknown Redis command called from script")?,
-            true,
-        ));
+    // A refused command: counted now, like a rejected command (and as the
+    // command's rejected call when it exists).
+    let refuse = |srv: &mut crate::server::Server,
+                  id: Option<usize>,
+                  msg: &str|
+     -> mlua::Result<(LuaValue, bool)> {
+        srv.stats.record_error(msg);
+        // The script itself fails only if it raises or returns the error.
+        srv.stats.cur_cmd_error = false;
+        if let Some(st) = id.and_then(|i| srv.stats.cmd.get_mut(i)) {
+            st.rejected_calls += 1;
+        }
+        Ok((convert::error_table(lua, msg)?, true))
     };
+    let Some(cmd) = srv.commands.lookup(&args) else {
+        return refuse(srv, None, "ERR Unknown Redis command called from script");
+    };
+    let id = Some(cmd.id);
     let argc = args.len() as i32;
     if (cmd.spec.arity > 0 && cmd.spec.arity != argc) || argc < -cmd.spec.arity {
-        return Ok((
-            convert::error_table(
-                lua,
-                "ERR Wrong number of args calling Redis command from script",
-            )?,
-            true,
-        ));
+        return refuse(
+            srv,
+            id,
+            "ERR Wrong number of args calling Redis command from script",
+        );
     }
-    if cmd.has(flags::NOSCRIPT) {
-        return Ok((
-            convert::error_table(lua, "ERR This Redis command is not allowed from script")?,
-            true,
-        ));
+    if cmd.has(flags::NOSCRIPT) && !DISABLE_DENY_SCRIPTS.load(Ordering::Relaxed) {
+        return refuse(srv, id, "ERR This Redis command is not allowed from script");
     }
-    if read_only && cmd.has(flags::WRITE) {
-        return Ok((
-            convert::error_table(
-                lua,
-                "ERR Write commands are not allowed from read-only scripts.",
-            )?,
-            true,
-        ));
+    if mode.read_only && cmd.flags & (flags::WRITE | flags::MAY_REPLICATE) != 0 {
+        return refuse(
+            srv,
+            id,
+            "ERR Write commands are not allowed from read-only scripts.",
+        );
     }
-    if cmd.has(flags::WRITE) {
+    // Refusals that depend on the server state stop only a script that
+    // has not written yet: past its first write it must run to the end.
+    let wrote = busy::has_written();
+    if cmd.has(flags::WRITE) && !wrote {
         if let Some(e) = crate::persistence::disk_error(srv) {
-            return Ok((convert::error_table(lua, &e)?, true));
+            return refuse(srv, id, &e);
         }
         if let Some(e) = crate::replication::script_write_error(srv, false) {
             return Ok((convert::error_table(lua, e)?, true));
         }
     }
+    if !mode.allow_oom
+        && srv.config.maxmemory > 0
+        && !wrote
+        && PRE_COMMAND_OOM.load(Ordering::Relaxed)
+        && cmd.has(flags::DENYOOM)
+    {
+        return refuse(
+            srv,
+            id,
+            "OOM command not allowed when used memory > 'maxmemory'.",
+        );
+    }
+    if cmd.has(flags::WRITE) {
+        busy::mark_write();
+    }
     fake.reply.buf.clear();
+    srv.call_targets = busy::repl();
     crate::server::exec::call(
         srv,
         ctx.clients,
@@ -872,6 +1067,9 @@ fn script_call(
         cmd.spec.handler,
         ctx.now,
     );
+    // The script's own command is not failed by a command it called
+    // (Redis compares error counts per call).
+    srv.stats.cur_cmd_error = false;
     let reply = std::mem::take(&mut fake.reply.buf);
     let is_err = reply.first() == Some(&b'-');
     let v = convert::resp_to_lua(lua, &reply)?;

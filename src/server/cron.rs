@@ -29,6 +29,8 @@ pub fn server_cron(r: &mut Reactor) {
             db.dict.rehash_for(1000);
         }
     }
+    // A maxmemory lowered below the memory in use (CONFIG SET).
+    super::evict::perform_evictions(&mut r.srv);
     // Keep the client-side caching table within tracking-table-max-keys.
     if r.srv.tracking.clients() > 0 {
         super::tracking::limit_used_slots(&mut r.srv);

@@ -4,8 +4,13 @@
 use bytes::Bytes;
 
 use super::client::{cflags, ReplyMode};
-use super::{Client, Clients, PauseKind, Server};
+use super::{propagate, Client, Clients, PauseKind, Server};
 use crate::commands::{flags, Ctx};
+
+thread_local! {
+    /// How many `call`s are running (a script's or EXEC's commands nest).
+    static CALL_DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
 
 /// What the reactor should do after a command.
 #[derive(Debug, PartialEq, Eq)]
@@ -39,14 +44,22 @@ fn unknown_command_error(argv: &[Bytes]) -> String {
 /// Reject with an error, counting it like Redis (rejected_calls when the
 /// command is known).
 fn reject(srv: &mut Server, client: &mut Client, cmd_id: Option<usize>, msg: &str) {
-    srv.stats.record_error(msg);
     if let Some(id) = cmd_id {
         srv.stats.cmd[id].rejected_calls += 1;
     }
-    client.reply.error_raw(msg);
     if client.has(cflags::MULTI) {
+        // A rejected EXEC ends the transaction, saying why (execCommandAbort).
+        if cmd_id.is_some_and(|id| srv.commands.names[id] == "exec") {
+            crate::commands::tx::reset_transaction(srv, client);
+            let m = format!("EXECABORT Transaction discarded because of: {msg}");
+            srv.stats.record_error(&m);
+            client.reply.error_raw(&m);
+            return;
+        }
         client.flags |= cflags::DIRTY_EXEC;
     }
+    srv.stats.record_error(msg);
+    client.reply.error_raw(msg);
 }
 
 /// Process one command from `client`.
@@ -179,14 +192,31 @@ fn process_command_inner(
         return Outcome::Done;
     }
 
-    // maxmemory: evict first; refuse what may grow memory when that fails
-    // (anything queued in MULTI too, except the commands that end it).
-    if srv.config.maxmemory > 0 && !super::evict::perform_evictions(srv) {
-        let queued = client.has(cflags::MULTI)
-            && !matches!(spec.name, "exec" | "discard" | "quit" | "reset");
-        if cmd_flags & flags::DENYOOM != 0 || queued {
-            reject(srv, client, Some(cmd_id), super::evict::OOM_ERR);
-            return Outcome::Done;
+    // maxmemory: evict keys by policy; if memory stays over the limit the
+    // commands that may use more are refused (and, in MULTI, all queueing).
+    if srv.config.maxmemory > 0 && crate::scripting::busy::busy_error().is_none() {
+        let evicted = srv.stats.evicted_keys;
+        let oom = !super::evict::perform_evictions(srv);
+        if srv.stats.evicted_keys != evicted && srv.tracking.clients() > 0 {
+            // Invalidations of evicted keys go before the reply.
+            super::tracking::deliver(srv, clients, Some(client));
+        }
+        crate::scripting::PRE_COMMAND_OOM.store(oom, std::sync::atomic::Ordering::Relaxed);
+        if oom {
+            let name = srv.commands.names[cmd_id].as_str();
+            let refuse = if client.has(cflags::MULTI)
+                && !matches!(name, "exec" | "discard" | "quit" | "reset")
+            {
+                true
+            } else {
+                crate::commands::scripting::effective_flags(srv, client, &argv, cmd_flags)
+                    & flags::DENYOOM
+                    != 0
+            };
+            if refuse {
+                reject(srv, client, Some(cmd_id), super::evict::OOM_ERR);
+                return Outcome::Done;
+            }
         }
     }
 
@@ -220,6 +250,14 @@ fn process_command_inner(
             "LOADING Redis is loading the dataset in memory",
         );
         return Outcome::Done;
+    }
+
+    // A script past busy-reply-threshold: only allow-busy commands run.
+    if cmd_flags & flags::ALLOW_BUSY == 0 {
+        if let Some(msg) = crate::scripting::busy::busy_error() {
+            reject(srv, client, Some(cmd_id), msg);
+            return Outcome::Done;
+        }
     }
 
     if client.has(cflags::MULTI) {
@@ -269,6 +307,13 @@ pub fn call(
     now: i64,
 ) {
     let dirty_before = srv.dirty;
+    // Propagation: where this call may propagate (narrowed by a script's
+    // redis.set_repl), a forced propagation (PUBLISH), and the start of
+    // the execution unit a top-level command forms.
+    let targets = std::mem::replace(&mut srv.call_targets, propagate::ALL);
+    let saved_force = std::mem::take(&mut srv.force_propagate);
+    let top_level = CALL_DEPTH.with(|d| d.replace(d.get() + 1)) == 0;
+    let prop_start = srv.propagated.len();
     let reply_mark = client.reply.buf.len();
     client.reply.pushed = false;
     // Errors of commands run inside this one (EXEC, scripts) count for
@@ -321,6 +366,7 @@ pub fn call(
     }
     let elapsed = start.elapsed();
     let dur_us = elapsed.as_micros() as i64;
+    CALL_DEPTH.with(|d| d.set(d.get() - 1));
 
     // CLIENT REPLY OFF/SKIP: drop what the command wrote, unless it is
     // RESP3 push data (subscribe confirmations), which Redis still sends.
@@ -385,15 +431,32 @@ pub fn call(
         srv.propagate(db, a);
     }
     let over = srv.propagate_override.take();
-    if srv.dirty > dirty_before {
+    let force = std::mem::replace(&mut srv.force_propagate, saved_force);
+    let changed = if srv.dirty > dirty_before {
+        propagate::ALL
+    } else {
+        0
+    };
+    let target = (changed | force) & targets;
+    if target != 0 {
         let db = client.db;
         match over {
             // An empty override: the command's effects were propagated
-            // as the commands it ran (scripts).
+            // as the commands it ran (scripts, EXEC).
             Some(a) if a.is_empty() => {}
-            Some(a) => srv.propagate(db, a),
-            None => srv.propagate(db, argv.to_vec()),
+            Some(a) => srv.propagate_to(db, a, target),
+            None => srv.propagate_to(db, argv.to_vec(), target),
         }
+    }
+    // An execution unit that propagated several commands (a transaction,
+    // a script, a write that also deleted an expired key) is replayed
+    // atomically, except for SCAN and RANDOMKEY whose expired-key
+    // deletions are independent (Redis's touches-arbitrary-keys).
+    if top_level
+        && srv.propagated.len() > prop_start + 1
+        && !matches!(srv.commands.names[cmd_id].as_str(), "scan" | "randomkey")
+    {
+        srv.wrap_propagated_in_transaction(prop_start);
     }
 
     if !srv.monitors.is_empty() && cmd_flags & (flags::SKIP_MONITOR | flags::ADMIN) == 0 {

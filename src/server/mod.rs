@@ -85,6 +85,16 @@ pub struct Server {
     pub also_propagate: Vec<(usize, Vec<Bytes>)>,
     /// Everything propagated, in order, for the AOF and replicas to consume.
     pub propagated: Vec<(usize, Vec<Bytes>)>,
+    /// The entries of `propagated` meant for only one of them, as (index,
+    /// `propagate::AOF` or `propagate::REPL`); every other entry goes to
+    /// both. Read it with `propagation_target`.
+    pub propagated_only: Vec<(usize, u8)>,
+    /// Set by a command to be propagated even if it changed nothing
+    /// (PUBLISH: to replicas), see `Ctx::force_propagation`.
+    pub force_propagate: u8,
+    /// Where the command about to be called may propagate: a script's
+    /// redis.set_repl() narrows it for the commands the script calls.
+    pub call_targets: u8,
     /// (db, key) -> ids of clients WATCHing it.
     pub watched_keys: HashMap<(usize, Vec<u8>), Vec<u64>>,
     /// WATCHes of keys that were already expired when watched: (id, (db, key)).
@@ -168,6 +178,9 @@ impl Server {
             propagate_override: None,
             also_propagate: Vec::new(),
             propagated: Vec::new(),
+            propagated_only: Vec::new(),
+            force_propagate: 0,
+            call_targets: propagate::ALL,
             watched_keys: HashMap::new(),
             watched_stale: Default::default(),
             dirty_cas_pending: Vec::new(),
@@ -247,8 +260,13 @@ impl Server {
 
     /// Queue a keyspace notification (published after the command).
     pub fn notify_keyspace_event(&mut self, class: u32, event: &str, key: &[u8], db: usize) {
-        use crate::config::params::{NOTIFY_KEYEVENT, NOTIFY_KEYSPACE};
+        use crate::config::params::{NOTIFY_KEYEVENT, NOTIFY_KEYSPACE, NOTIFY_NEW};
         let flags = self.config.notify_flags;
+        // A created key's "new" event comes first, as Redis emits it
+        // when the key is added.
+        if flags & NOTIFY_NEW != 0 && class != NOTIFY_NEW {
+            self.notify_new_keys();
+        }
         if flags & class == 0 {
             return;
         }
@@ -264,6 +282,18 @@ impl Server {
         }
     }
 
+    /// Emit the "new" events of keys created since the last call.
+    pub fn notify_new_keys(&mut self) {
+        for db in 0..self.dbs.len() {
+            if self.dbs[db].new_pending.is_empty() {
+                continue;
+            }
+            for k in std::mem::take(&mut self.dbs[db].new_pending) {
+                self.notify_keyspace_event(crate::config::params::NOTIFY_NEW, "new", &k, db);
+            }
+        }
+    }
+
     pub fn signal_key_as_ready(&mut self, db: usize, key: &[u8]) {
         if self.blocking.is_empty() {
             return;
@@ -274,12 +304,57 @@ impl Server {
     /// The single propagation step: every change to the dataset ends up
     /// here as a command (AOF, replicas).
     pub fn propagate(&mut self, db: usize, argv: Vec<Bytes>) {
+        self.propagate_to(db, argv, propagate::ALL);
+    }
+
+    /// Propagate to the AOF, the replicas, or both (`propagate::*`).
+    pub fn propagate_to(&mut self, db: usize, argv: Vec<Bytes>, target: u8) {
+        if target & propagate::ALL == 0 {
+            return;
+        }
+        if self.propagated.is_empty() {
+            // Consumers clear `propagated` once they are done with it.
+            self.propagated_only.clear();
+        }
+        if target & propagate::ALL != propagate::ALL {
+            self.propagated_only.push((self.propagated.len(), target));
+        }
         self.propagated.push((db, argv));
+    }
+
+    /// Where `propagated[i]` goes (`propagate::*`).
+    pub fn propagation_target(&self, i: usize) -> u8 {
+        self.propagated_only
+            .iter()
+            .find(|(j, _)| *j == i)
+            .map_or(propagate::ALL, |(_, t)| *t)
+    }
+
+    /// Wrap what was propagated from index `start` on in MULTI ... EXEC,
+    /// so the AOF and replicas apply it atomically (Redis wraps an
+    /// execution unit that propagated more than one command).
+    pub fn wrap_propagated_in_transaction(&mut self, start: usize) {
+        let Some(first_db) = self.propagated.get(start).map(|p| p.0) else {
+            return;
+        };
+        let last_db = self.propagated.last().map_or(first_db, |p| p.0);
+        for (i, _) in self.propagated_only.iter_mut() {
+            if *i >= start {
+                *i += 1;
+            }
+        }
+        self.propagated
+            .insert(start, (first_db, vec![Bytes::from_static(b"MULTI")]));
+        self.propagated
+            .push((last_db, vec![Bytes::from_static(b"EXEC")]));
     }
 
     /// Handle keys deleted by lazy/active expiry: propagate DEL, notify,
     /// invalidate WATCH, count them.
     pub fn drain_expired(&mut self) {
+        if self.config.notify_flags & crate::config::params::NOTIFY_NEW != 0 {
+            self.notify_new_keys();
+        }
         if !crate::db::EXPIRED_PENDING.swap(false, std::sync::atomic::Ordering::Relaxed) {
             return;
         }
@@ -344,6 +419,13 @@ impl Server {
             self.slowlog.pop_back();
         }
     }
+}
+
+/// Targets of propagation (Redis's PROPAGATE_AOF / PROPAGATE_REPL).
+pub mod propagate {
+    pub const AOF: u8 = 1;
+    pub const REPL: u8 = 2;
+    pub const ALL: u8 = AOF | REPL;
 }
 
 /// "Address already in use" style text of an io error (without "(os error N)").
