@@ -365,7 +365,9 @@ fn eval_generic(ctx: &mut Ctx, argv: &[Bytes], by_sha: bool, ro: bool) {
             ctx.srv.lua = Some(eng);
             return;
         }
-        if let Some(e) = crate::replication::script_write_error(ctx.srv, true) {
+        if let Some(e) =
+            crate::replication::script_write_error(ctx.srv, true).filter(|_| !no_writes)
+        {
             ctx.srv.lua = Some(eng);
             ctx.error(e);
             return;

@@ -282,6 +282,7 @@ pub fn reject_command(
     srv: &Server,
     client: &Client,
     name: &str,
+    argv: &[Bytes],
     cmd_flags: u32,
 ) -> Option<&'static str> {
     use crate::commands::flags;
@@ -293,6 +294,8 @@ pub fn reject_command(
     if client.has(cflags::MASTER) || repl.applying {
         return None;
     }
+    // A script's shebang flags decide (no-writes, allow-stale).
+    let cmd_flags = crate::commands::scripting::effective_flags(srv, client, argv, cmd_flags);
     if client.has(cflags::SLAVE)
         && cmd_flags & (flags::WRITE | flags::READONLY | flags::MAY_REPLICATE) != 0
     {

@@ -229,7 +229,7 @@ fn process_command_inner(
     }
 
     // -NOREPLICAS, -READONLY (a read-only replica), -MASTERDOWN.
-    if let Some(e) = crate::replication::reject_command(srv, client, spec.name, cmd_flags) {
+    if let Some(e) = crate::replication::reject_command(srv, client, spec.name, &argv, cmd_flags) {
         if spec.name == "exec" && client.has(cflags::MULTI) {
             // The transaction is discarded (execCommandAbort).
             crate::commands::tx::reset_transaction(srv, client);

@@ -22,10 +22,13 @@ pub fn free_port() -> u16 {
 impl Server {
     /// Start with default options plus `args` (e.g. ["--requirepass", "x"]).
     pub fn start_with(args: &[&str]) -> Server {
+        // A counter, not a port: two tests may be handed the same free port
+        // in turn, and one's cleanup would delete the other's directory.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "ermine-test-{}-{}",
             std::process::id(),
-            free_port()
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir).unwrap();
         for _ in 0..5 {
