@@ -663,8 +663,13 @@ fn flush(ctx: &mut Ctx, argv: &[Bytes]) {
 }
 
 fn flush_libraries(ctx: &mut Ctx) {
-    ctx.srv.functions.libraries.clear();
-    if let Some(eng) = ctx.srv.lua.as_mut() {
+    clear_functions(ctx.srv);
+}
+
+/// Drop every function library (FUNCTION FLUSH, a reload from disk).
+pub fn clear_functions(srv: &mut crate::server::Server) {
+    srv.functions.libraries.clear();
+    if let Some(eng) = srv.lua.as_mut() {
         eng.lib_funcs.clear();
     }
 }

@@ -1163,12 +1163,28 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
             Ok(()) => ctx.reply().ok(),
             Err(e) => ctx.error(&format!("ERR {e}")),
         },
-        "reload" => match crate::persistence::loading::with_clients(&mut *ctx.clients, || {
-            crate::persistence::debug_reload(ctx.srv)
-        }) {
-            Ok(()) => ctx.reply().ok(),
-            Err(e) => ctx.error(&format!("ERR {e}")),
-        },
+        "reload" => {
+            let (mut save, mut flush) = (true, true);
+            for opt in &argv[2..] {
+                match opt.to_ascii_lowercase().as_slice() {
+                    // Loading replaces what exists, so MERGE needs nothing more.
+                    b"merge" => {}
+                    b"noflush" => flush = false,
+                    b"nosave" => save = false,
+                    _ => {
+                        return ctx.error(
+                            "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+                        )
+                    }
+                }
+            }
+            match crate::persistence::loading::with_clients(&mut *ctx.clients, || {
+                crate::persistence::debug_reload(ctx.srv, save, flush)
+            }) {
+                Ok(()) => ctx.reply().ok(),
+                Err(e) => ctx.error(&format!("ERR {e}")),
+            }
+        }
         "populate" if (3..=5).contains(&argv.len()) => {
             let Some(n) = crate::util::parse_i64(&argv[2]).filter(|n| *n >= 0) else {
                 return ctx.error("ERR value is out of range, must be positive");

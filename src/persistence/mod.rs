@@ -451,10 +451,17 @@ pub fn restore_functions(srv: &mut Server, codes: &[Vec<u8>]) {
 }
 
 /// DEBUG RELOAD: save, empty the dataset, load the file back.
-pub fn debug_reload(srv: &mut Server) -> Result<(), String> {
-    save(srv).map_err(|e| format!("Error trying to save the DB: {}", e))?;
-    for db in srv.dbs.iter_mut() {
-        db.clear();
+/// NOSAVE loads the file as it is on disk; NOFLUSH keeps the dataset
+/// (and the functions) and loads on top of it.
+pub fn debug_reload(srv: &mut Server, save_first: bool, flush: bool) -> Result<(), String> {
+    if save_first {
+        save(srv).map_err(|e| format!("Error trying to save the DB: {}", e))?;
+    }
+    if flush {
+        for db in srv.dbs.iter_mut() {
+            db.clear();
+        }
+        crate::commands::scripting::clear_functions(srv);
     }
     let data = std::fs::read(rdb_path(srv)).map_err(|e| e.to_string())?;
     loading::start(srv, data.len() as u64);
@@ -472,7 +479,7 @@ pub fn debug_loadaof(srv: &mut Server) -> Result<(), String> {
     for db in srv.dbs.iter_mut() {
         db.clear();
     }
-    srv.functions = Default::default();
+    crate::commands::scripting::clear_functions(srv);
     aof::load_manifest(srv)?;
     aof::delete_history(srv);
     match aof::load_files(srv) {

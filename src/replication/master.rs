@@ -72,6 +72,8 @@ pub struct Replica {
     pub fed_upto: i64,
     /// Stream accumulated while its snapshot is produced or loaded.
     pub held: Vec<u8>,
+    /// `held` is to be sent with the next delivery (the replica ACKed).
+    pub release_held: bool,
     /// Its snapshot goes straight to its socket (diskless).
     pub socket: bool,
     /// Output position (client net_out) where its RDB payload ends.
@@ -221,6 +223,7 @@ pub fn sync_command(ctx: &mut Ctx, argv: &[Bytes]) {
         initial_offset: 0,
         fed_upto: 0,
         held: Vec::new(),
+        release_held: false,
         socket: false,
         bulk_end: 0,
         start_on_ack: false,
@@ -509,10 +512,11 @@ fn conf_mut(repl: &mut Repl, id: u64) -> &mut ReplConf {
 }
 
 /// The replica loaded its snapshot: send what accumulated since.
-fn start_stream(r: &mut Replica, c: &mut Client) {
+/// The held stream goes out with the next delivery, not as part of the
+/// ACK's handling: a replica's command must not produce output.
+fn start_stream(r: &mut Replica, _c: &mut Client) {
     r.start_on_ack = false;
-    c.reply.buf.extend_from_slice(&r.held);
-    r.held = Vec::new();
+    r.release_held = true;
 }
 
 // ------------------------------------------------------------ WAIT / ROLE
@@ -584,13 +588,22 @@ pub fn role_reply(srv: &Server, r: &mut crate::protocol::Reply) {
 /// Hand the stream fed since the last call to the replicas.
 pub fn deliver(srv: &mut Server, clients: &mut Clients) -> Vec<usize> {
     let repl = &mut srv.repl;
+    let mut slots = Vec::new();
+    for r in repl.replicas.iter_mut().filter(|r| r.release_held) {
+        r.release_held = false;
+        if let Some(c) = clients.by_id(r.id) {
+            repl.net_repl_output += r.held.len() as u64;
+            c.reply.buf.extend_from_slice(&r.held);
+            slots.push(c.token);
+        }
+        r.held = Vec::new();
+    }
     if repl.out.is_empty() {
-        return Vec::new();
+        return slots;
     }
     let out = std::mem::take(&mut repl.out);
     let start = repl.out_start;
     let end = start + out.len() as i64;
-    let mut slots = Vec::new();
     for r in repl.replicas.iter_mut() {
         if r.conf.rdb_only {
             continue;
