@@ -487,3 +487,21 @@ fn active_expiry_reclaims_untouched_keys() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+#[test]
+fn scan_reclaims_expired_keys_it_meets() {
+    let s = Server::start();
+    let mut r = s.raw();
+    assert_eq!(r.call(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), "+OK\r\n");
+    r.call(&["SET", "foo1", "bar", "PX", "1"]);
+    r.call(&["SET", "foo2", "bar", "PX", "1"]);
+    r.call(&["SET", "keep", "v"]);
+    std::thread::sleep(std::time::Duration::from_millis(10));
+    assert_eq!(r.call(&["DBSIZE"]), ":3\r\n");
+    assert_eq!(
+        r.call(&["SCAN", "0"]),
+        "*2\r\n$1\r\n0\r\n*1\r\n$4\r\nkeep\r\n"
+    );
+    // Deleted, not just hidden: DBSIZE does not check expiry.
+    assert_eq!(r.call(&["DBSIZE"]), ":1\r\n");
+}

@@ -178,11 +178,13 @@ fn scan(ctx: &mut Ctx, argv: &[Bytes]) {
     let now = ctx.now;
     let db = ctx.db();
     let mut out: Vec<SBytes> = Vec::new();
+    let mut expired: Vec<SBytes> = Vec::new();
     // Visit buckets until COUNT keys are collected (bounded, as Redis).
     let mut iterations = count * 10;
     loop {
         cursor = db.dict.scan(cursor, |k, o| {
             if o.expire != NO_EXPIRE && o.expire <= now {
+                expired.push(k.clone());
                 return;
             }
             if let Some(p) = &pat {
@@ -201,6 +203,11 @@ fn scan(ctx: &mut Ctx, argv: &[Bytes]) {
         if cursor == 0 || out.len() >= count || iterations == 0 {
             break;
         }
+    }
+    // Expired keys met are deleted as on any access (each DEL propagated
+    // on its own, as Redis's scan does).
+    for k in &expired {
+        db.lookup(k, now);
     }
     let r = ctx.reply();
     r.array(2);
