@@ -166,3 +166,33 @@ fn shutdown_exits_and_monitor_streams() {
     r.cmd(&[b"SHUTDOWN", b"NOSAVE"]);
     assert!(r.is_closed());
 }
+
+#[test]
+fn config_set_port_rebinds_or_rolls_back() {
+    let s = Server::start();
+    let mut r = s.raw();
+    // A port someone else listens on: the whole CONFIG SET is undone.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_port = busy.local_addr().unwrap().port().to_string();
+    assert_eq!(
+        r.call(&["CONFIG", "SET", "maxmemory", "10000001", "port", &busy_port]),
+        "-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port\r\n"
+    );
+    assert_eq!(
+        r.call(&["CONFIG", "GET", "maxmemory"]),
+        "*2\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n"
+    );
+    // A free port: new connections go there, the old port is closed.
+    let new_port = common::free_port();
+    assert_eq!(
+        r.call(&["CONFIG", "SET", "port", &new_port.to_string()]),
+        "+OK\r\n"
+    );
+    let mut n = common::Raw {
+        s: std::net::TcpStream::connect(("127.0.0.1", new_port)).unwrap(),
+    };
+    assert_eq!(n.call(&["PING"]), "+PONG\r\n");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", s.port)).is_err());
+    // Clients connected before keep their connection.
+    assert_eq!(r.call(&["PING"]), "+PONG\r\n");
+}

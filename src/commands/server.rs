@@ -650,6 +650,10 @@ fn config_set(ctx: &mut Ctx, argv: &[Bytes]) {
             ctx.error(&format!("ERR CONFIG SET failed (possibly related to argument '{}') - can't set protected config", name));
             return;
         }
+        if ctx.srv.loading && crate::config::params::DENY_LOADING.contains(&p.name) {
+            ctx.error("LOADING Redis is loading the dataset in memory");
+            return;
+        }
         if seen.contains(&i) {
             ctx.error(&format!(
                 "ERR CONFIG SET failed (possibly related to argument '{}') - duplicate parameter",
@@ -699,6 +703,25 @@ fn config_set(ctx: &mut Ctx, argv: &[Bytes]) {
         }
         // aof-disable-auto-gc no removes the history files right away.
         aof::delete_history(ctx.srv);
+    }
+    // A new port or bind list is bound now, so a failure can be reported
+    // (and everything rolled back); the reactor swaps the sockets in.
+    if ctx.srv.config.port != backup.port || ctx.srv.config.bind != backup.bind {
+        match crate::server::reactor::bind_tcp_listeners(&ctx.srv.config) {
+            Ok(ls) => ctx.srv.new_tcp_listeners = Some(ls),
+            Err(_) => {
+                let (arg, why) = if ctx.srv.config.port != backup.port {
+                    ("port", "Unable to listen on this port")
+                } else {
+                    ("bind", "Failed to bind to specified addresses.")
+                };
+                ctx.srv.config = backup;
+                ctx.error(&format!(
+                    "ERR CONFIG SET failed (possibly related to argument '{arg}') - {why}"
+                ));
+                return;
+            }
+        }
     }
     apply_runtime(ctx);
     ctx.reply().ok();

@@ -14,6 +14,9 @@ pub const MULTI_ARG: u32 = 8;
 pub const NO_REWRITE: u32 = 16;
 /// Listed by CONFIG GET only when asked for by its exact name.
 pub const HIDDEN: u32 = 32;
+/// Parameters CONFIG SET refuses while a dataset loads (Redis's
+/// DENY_LOADING_CONFIG).
+pub const DENY_LOADING: &[&str] = &["appendonly", "repl-diskless-load", "dir"];
 
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {

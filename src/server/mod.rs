@@ -119,6 +119,9 @@ pub struct Server {
     /// The reactor's poller, for serving clients while a script is busy.
     pub poll_ptr: *mut mio::Poll,
     pub listeners_ptr: *const Vec<reactor::Listener>,
+    /// TCP listeners bound by CONFIG SET port/bind, for the reactor to
+    /// put in place of the old ones.
+    pub new_tcp_listeners: Option<Vec<mio::net::TcpListener>>,
     /// Clients touched while a script was busy: the reactor resumes them.
     pub busy_slots: Vec<usize>,
     /// Clients given output by another client's command (pub/sub).
@@ -195,6 +198,7 @@ impl Server {
             lua: None,
             poll_ptr: std::ptr::null_mut(),
             listeners_ptr: std::ptr::null(),
+            new_tcp_listeners: None,
             busy_slots: Vec::new(),
             pubsub: Default::default(),
             flush_slots: Vec::new(),

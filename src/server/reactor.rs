@@ -194,50 +194,71 @@ fn set_keepalive(fd: i32, interval: i64) {
     }
 }
 
+/// Bind a TCP listener for every `bind` address on `port` (none for port
+/// 0). An optional address (`-addr`) the host lacks is skipped.
+pub fn bind_tcp_listeners(config: &crate::config::Config) -> io::Result<Vec<TcpListener>> {
+    let mut listeners = Vec::new();
+    let port = config.port;
+    let backlog = config.get_i64("tcp-backlog") as i32;
+    if port == 0 {
+        return Ok(listeners);
+    }
+    for b in config.bind.clone() {
+        let (optional, a) = match b.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, b.as_str()),
+        };
+        let Some(sa) = parse_bind(a, port) else {
+            warn!(
+                "Warning: Could not create server TCP listening socket {}:{}: Invalid address",
+                a, port
+            );
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "bad bind address",
+            ));
+        };
+        match bind_tcp(sa, backlog) {
+            Ok(l) => listeners.push(l),
+            Err(e) => {
+                let unsupported = matches!(
+                    e.raw_os_error(),
+                    Some(libc::EAFNOSUPPORT)
+                        | Some(libc::EADDRNOTAVAIL)
+                        | Some(libc::EPROTONOSUPPORT)
+                );
+                if optional && unsupported {
+                    continue;
+                }
+                warn!(
+                    "Warning: Could not create server TCP listening socket {}:{}: bind: {}",
+                    a,
+                    port,
+                    crate::server::log_io_error(&e)
+                );
+                return Err(e);
+            }
+        }
+    }
+    Ok(listeners)
+}
+
 impl Reactor {
     /// Bind every listener. On failure logs as Redis does and returns Err.
     pub fn new(srv: Server) -> io::Result<Reactor> {
         let poll = Poll::new()?;
-        let mut listeners = Vec::new();
-        let port = srv.config.port;
-        let backlog = srv.config.get_i64("tcp-backlog") as i32;
-        if port != 0 {
-            for b in srv.config.bind.clone() {
-                let (optional, a) = match b.strip_prefix('-') {
-                    Some(rest) => (true, rest),
-                    None => (false, b.as_str()),
-                };
-                let Some(sa) = parse_bind(a, port) else {
-                    warn!("Warning: Could not create server TCP listening socket {}:{}: Invalid address", a, port);
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        "bad bind address",
-                    ));
-                };
-                match bind_tcp(sa, backlog) {
-                    Ok(l) => listeners.push(Listener::Tcp(l)),
-                    Err(e) => {
-                        let unsupported = matches!(
-                            e.raw_os_error(),
-                            Some(libc::EAFNOSUPPORT)
-                                | Some(libc::EADDRNOTAVAIL)
-                                | Some(libc::EPROTONOSUPPORT)
-                        );
-                        if optional && unsupported {
-                            continue;
-                        }
-                        warn!(
-                            "Warning: Could not create server TCP listening socket {}:{}: bind: {}",
-                            a,
-                            port,
-                            crate::server::log_io_error(&e)
-                        );
-                        warn!("Failed listening on port {} (TCP), aborting.", port);
-                        return Err(e);
-                    }
+        let mut listeners: Vec<Listener> = match bind_tcp_listeners(&srv.config) {
+            Ok(ls) => ls.into_iter().map(Listener::Tcp).collect(),
+            Err(e) => {
+                if e.kind() != io::ErrorKind::InvalidInput {
+                    warn!(
+                        "Failed listening on port {} (TCP), aborting.",
+                        srv.config.port
+                    );
                 }
+                return Err(e);
             }
-        }
+        };
         let us = srv.config.get("unixsocket").unwrap_or("").to_string();
         if !us.is_empty() {
             let _ = std::fs::remove_file(&us);
@@ -338,6 +359,9 @@ impl Reactor {
                 self.resume_client(slot);
             }
             self.resume_after_busy_script();
+            if let Some(ls) = self.srv.new_tcp_listeners.take() {
+                self.replace_tcp_listeners(ls);
+            }
             if !self.srv.ready_keys.is_empty() {
                 super::blocking::handle_ready_keys(self);
             }
@@ -790,6 +814,31 @@ impl Reactor {
         }
         warn!("Redis is now ready to exit, bye bye...");
         Some(0)
+    }
+
+    /// Put listeners bound by CONFIG SET in place of the TCP ones.
+    fn replace_tcp_listeners(&mut self, new: Vec<TcpListener>) {
+        let reg = self.poll.registry();
+        for l in self.listeners.iter_mut() {
+            let _ = match l {
+                Listener::Tcp(t) => reg.deregister(t),
+                Listener::Unix(u, _) => reg.deregister(u),
+            };
+        }
+        self.listeners.retain(|l| matches!(l, Listener::Unix(..)));
+        let unix = std::mem::take(&mut self.listeners);
+        self.listeners = new.into_iter().map(Listener::Tcp).chain(unix).collect();
+        for (i, l) in self.listeners.iter_mut().enumerate() {
+            let tok = Token(LISTENER_BASE + i);
+            let res = match l {
+                Listener::Tcp(t) => reg.register(t, tok, Interest::READABLE),
+                Listener::Unix(u, _) => reg.register(u, tok, Interest::READABLE),
+            };
+            if let Err(e) = res {
+                warn!("Failed to register a listening socket: {}", e);
+            }
+        }
+        self.expose_io();
     }
 
     /// Local TCP port of the first listener (port 0 binds pick one).
