@@ -84,9 +84,12 @@ fn run_in(port: u16, args: &[&str], stdin: &str) -> Out {
 
 #[track_caller]
 fn check(o: &Out, stdout: &str, stderr: &str, code: i32) {
-    assert_eq!(o.stdout, stdout, "stdout");
-    assert_eq!(o.stderr, stderr, "stderr");
-    assert_eq!(o.code, code, "exit code");
+    // All three at once, so a failure shows the whole outcome.
+    assert_eq!(
+        (o.stdout.as_str(), o.stderr.as_str(), o.code),
+        (stdout, stderr, code),
+        "(stdout, stderr, exit code)"
+    );
 }
 
 const UNKNOWN: &str = "ERR unknown command 'nosuch', with args beginning with: 'a' 'b' ";

@@ -64,14 +64,10 @@ impl Server {
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if let Ok(mut c) = TcpStream::connect(("127.0.0.1", port)) {
-                    // Connections are accepted while the dataset loads
-                    // (they get -LOADING): wait for the load to finish.
-                    let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
-                    let mut buf = [0u8; 64];
-                    let loading = c.write_all(b"PING\r\n").is_ok()
-                        && c.read(&mut buf)
-                            .is_ok_and(|n| buf[..n].starts_with(b"-LOADING"));
-                    if !loading {
+                    // The server on the port must be ours (another test may
+                    // have been handed the same free port), and connections
+                    // are accepted while the dataset loads (-LOADING).
+                    if serves_as(&mut c, &mut child) {
                         return Server { child, port, dir };
                     }
                 }
@@ -107,6 +103,39 @@ impl Server {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("stdout.log")).unwrap_or_default()
+    }
+}
+
+/// Does the server on `c` run as process `pid` and has it loaded its data?
+fn serves_as(c: &mut TcpStream, child: &mut Child) -> bool {
+    let pid = child.id();
+    let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
+    if c.write_all(b"INFO server\r\n").is_err() {
+        return false;
+    }
+    let want = format!("process_id:{pid}\r\n");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match c.read(&mut buf) {
+            Ok(n) if n > 0 => got.extend_from_slice(&buf[..n]),
+            _ => return false,
+        }
+        if got.starts_with(b"-LOADING") {
+            return false;
+        }
+        if got.starts_with(b"-") && got.ends_with(b"\r\n") {
+            // INFO refused (-NOAUTH): ours if our process is still up.
+            std::thread::sleep(Duration::from_millis(50));
+            return matches!(child.try_wait(), Ok(None));
+        }
+        let text = String::from_utf8_lossy(&got);
+        if text.contains(&want) {
+            return true;
+        }
+        if text.contains("process_id:") && text.contains("\r\nrun_id:") {
+            return false;
+        }
     }
 }
 
