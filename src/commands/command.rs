@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::{flags, Command, CommandSpec, Ctx, ACL_CATEGORIES};
+use super::{flags, Command, CommandSpec, Ctx, KeyBegin, KeySpec, ACL_CATEGORIES};
 use crate::protocol::Reply;
 use crate::util::{eq_ic, glob_match};
 
@@ -110,9 +110,118 @@ fn flag_names(f: u32) -> Vec<String> {
         .collect()
 }
 
+/// Key spec flags of a command without explicit specs, as Redis names them.
+fn default_key_flags(c: &Command) -> &'static [&'static str] {
+    if c.has(flags::WRITE) {
+        &["RW", "update"]
+    } else {
+        &["RO", "access"]
+    }
+}
+
+fn write_flag_set(r: &mut Reply, f: &[&str]) {
+    r.set(f.len());
+    for x in f {
+        r.status(x);
+    }
+}
+
+fn write_range(r: &mut Reply, (lastkey, keystep, limit): (i32, i32, i32)) {
+    r.bulk(b"find_keys");
+    r.map(2);
+    r.bulk(b"type");
+    r.bulk(b"range");
+    r.bulk(b"spec");
+    r.map(3);
+    r.bulk(b"lastkey");
+    r.int(lastkey as i64);
+    r.bulk(b"keystep");
+    r.int(keystep as i64);
+    r.bulk(b"limit");
+    r.int(limit as i64);
+}
+
+fn write_explicit_specs(r: &mut Reply, specs: &[KeySpec]) {
+    r.array(specs.len());
+    for k in specs {
+        r.map(3);
+        r.bulk(b"flags");
+        write_flag_set(r, k.flags);
+        r.bulk(b"begin_search");
+        r.map(2);
+        r.bulk(b"type");
+        match k.begin {
+            KeyBegin::Index(i) => {
+                r.bulk(b"index");
+                r.bulk(b"spec");
+                r.map(1);
+                r.bulk(b"index");
+                r.int(i as i64);
+            }
+            KeyBegin::Keyword(kw, from) => {
+                r.bulk(b"keyword");
+                r.bulk(b"spec");
+                r.map(2);
+                r.bulk(b"keyword");
+                r.bulk(kw.as_bytes());
+                r.bulk(b"startfrom");
+                r.int(from as i64);
+            }
+        }
+        write_range(r, k.range);
+    }
+}
+
+/// Key positions and flags from explicit specs, as Redis's
+/// getKeysUsingKeySpecs resolves them (range specs only).
+pub fn keys_from_specs(specs: &[KeySpec], argv: &[Bytes]) -> Vec<(usize, &'static [&'static str])> {
+    let argc = argv.len() as i32;
+    let mut out = Vec::new();
+    for k in specs {
+        let first = match k.begin {
+            KeyBegin::Index(i) => i,
+            KeyBegin::Keyword(kw, from) => {
+                let (start, end) = if from > 0 {
+                    (from, argc - 1)
+                } else {
+                    (argc + from, 1)
+                };
+                let mut i = start;
+                let mut found = 0;
+                while i != end && (1..argc).contains(&i) {
+                    if eq_ic(&argv[i as usize], kw) {
+                        found = i + 1;
+                        break;
+                    }
+                    i += if start <= end { 1 } else { -1 };
+                }
+                if found == 0 {
+                    continue;
+                }
+                found
+            }
+        };
+        let (lastkey, step, _) = k.range;
+        let last = if lastkey >= 0 {
+            first + lastkey
+        } else {
+            argc + lastkey
+        };
+        let mut i = first;
+        while i <= last && i < argc {
+            out.push((i as usize, k.flags));
+            i += step.max(1);
+        }
+    }
+    out
+}
+
 /// Key specs derived from first/last/step (a single "index" + "range" spec).
 fn write_key_specs(r: &mut Reply, c: &Command) {
     let s = c.spec;
+    if !s.key_specs.is_empty() {
+        return write_explicit_specs(r, s.key_specs);
+    }
     if s.first_key <= 0 && s.getkeys.is_none() {
         r.array(0);
         return;
@@ -120,12 +229,7 @@ fn write_key_specs(r: &mut Reply, c: &Command) {
     r.array(1);
     r.map(3);
     r.bulk(b"flags");
-    let kf: Vec<String> = if c.has(flags::WRITE) {
-        vec!["RW".into(), "UPDATE".into()]
-    } else {
-        vec!["RO".into(), "ACCESS".into()]
-    };
-    write_set(r, &kf);
+    write_flag_set(r, default_key_flags(c));
     r.bulk(b"begin_search");
     if s.getkeys.is_some() && s.first_key <= 0 {
         r.map(2);
@@ -148,22 +252,12 @@ fn write_key_specs(r: &mut Reply, c: &Command) {
     r.map(1);
     r.bulk(b"index");
     r.int(s.first_key as i64);
-    r.bulk(b"find_keys");
-    r.map(2);
-    r.bulk(b"type");
-    r.bulk(b"range");
-    r.bulk(b"spec");
-    r.map(3);
-    r.bulk(b"lastkey");
-    r.int(if s.last_key < 0 {
-        s.last_key as i64
+    let lastkey = if s.last_key < 0 {
+        s.last_key
     } else {
-        (s.last_key - s.first_key) as i64
-    });
-    r.bulk(b"keystep");
-    r.int(s.step as i64);
-    r.bulk(b"limit");
-    r.int(0);
+        s.last_key - s.first_key
+    };
+    write_range(r, (lastkey, s.step, 0));
 }
 
 fn write_info(r: &mut Reply, c: &Command) {
@@ -359,24 +453,23 @@ fn getkeys_impl(ctx: &mut Ctx, argv: &[Bytes], with_flags: bool) {
         ctx.error("ERR Invalid number of arguments specified for command");
         return;
     }
-    let pos = c.key_positions(sub);
-    let write = c.has(flags::WRITE);
+    let pos: Vec<(usize, &[&str])> = if c.spec.key_specs.is_empty() {
+        let f = default_key_flags(c);
+        c.key_positions(sub).into_iter().map(|p| (p, f)).collect()
+    } else {
+        keys_from_specs(c.spec.key_specs, sub)
+    };
     if pos.is_empty() && !c.has(flags::NO_MANDATORY_KEYS) {
         ctx.error("ERR Invalid arguments specified for command");
         return;
     }
     let r = &mut ctx.client.reply;
     r.array(pos.len());
-    for p in pos {
+    for (p, f) in pos {
         if with_flags {
             r.array(2);
             r.bulk(&sub[p]);
-            let f: Vec<String> = if write {
-                vec!["RW".into(), "UPDATE".into()]
-            } else {
-                vec!["RO".into(), "ACCESS".into()]
-            };
-            write_set(r, &f);
+            write_flag_set(r, f);
         } else {
             r.bulk(&sub[p]);
         }

@@ -10,6 +10,7 @@ pub mod client;
 pub mod command;
 pub mod connection;
 pub mod dump;
+pub mod geo;
 pub mod hash;
 pub mod keys;
 pub mod list;
@@ -173,6 +174,24 @@ pub struct CommandSpec {
     pub complexity: &'static str,
     /// Hints for clients (COMMAND INFO "tips"), e.g. "nondeterministic_output".
     pub tips: &'static [&'static str],
+    /// Redis's key specs, for commands whose keys first/last/step do not
+    /// describe (empty: one spec derived from them).
+    pub key_specs: &'static [KeySpec],
+}
+
+/// One key spec as COMMAND INFO shows it: flags ("OW", "update"...), where
+/// the search begins, and the range of keys from there.
+pub struct KeySpec {
+    pub flags: &'static [&'static str],
+    pub begin: KeyBegin,
+    /// find_keys range: (lastkey, keystep, limit).
+    pub range: (i32, i32, i32),
+}
+
+pub enum KeyBegin {
+    Index(i32),
+    /// The argument after the first `keyword` found from `startfrom` on.
+    Keyword(&'static str, i32),
 }
 
 fn no_handler(ctx: &mut Ctx, _: &[Bytes]) {
@@ -196,6 +215,7 @@ impl CommandSpec {
         summary: "",
         complexity: "",
         tips: &[],
+        key_specs: &[],
     };
 }
 
@@ -351,6 +371,7 @@ fn tables() -> Vec<&'static [CommandSpec]> {
         dump::COMMANDS,
         bitops::COMMANDS,
         replication::COMMANDS,
+        geo::COMMANDS,
     ]
 }
 

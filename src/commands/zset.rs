@@ -557,7 +557,7 @@ pub fn limits(ctx: &Ctx) -> Limits {
     }
 }
 
-fn read_z<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut ZSet>, ()> {
+pub(crate) fn read_z<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut ZSet>, ()> {
     match ctx.lookup_read(key) {
         None => Ok(None),
         Some(o) => match &mut o.val {
@@ -1084,7 +1084,7 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[Bytes], mut fl: u8) {
     }
 }
 
-fn zadd_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
+pub(crate) fn zadd_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
     zadd_generic(ctx, argv, 0);
 }
 
@@ -1343,7 +1343,7 @@ fn zrange_generic(
 
 /// Store entries (unique members) at dst, or delete dst when empty;
 /// replies the cardinality.
-fn store_result(ctx: &mut Ctx, dst: &[u8], res: Vec<Entry>, lim: Limits, event: &str) {
+pub(crate) fn store_result(ctx: &mut Ctx, dst: &[u8], res: Vec<Entry>, lim: Limits, event: &str) {
     let n = res.len();
     if n > 0 {
         let z = ZSet::from_pairs(res, lim);

@@ -1,6 +1,7 @@
 //! The keyspace: databases of keys to objects, with expiry.
 
 pub mod dict;
+pub mod geohash;
 pub mod hash;
 pub mod list;
 pub mod sbytes;
