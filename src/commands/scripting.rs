@@ -487,6 +487,11 @@ fn fcall_keys(argv: &[Bytes]) -> Vec<usize> {
 
 /// Split the `#!<engine> name=<lib>` shebang of a library's code
 /// (functionExtractLibMetaData).
+/// The library name in a function library's `#!` line.
+pub fn library_name(code: &[u8]) -> Option<String> {
+    parse_metadata(code).ok().map(|(_, name)| name)
+}
+
 fn parse_metadata(code: &[u8]) -> Result<(String, String), String> {
     if !code.starts_with(b"#!") {
         return Err("Missing library metadata".into());

@@ -1055,6 +1055,21 @@ fn script_call(
     if cmd.has(flags::WRITE) {
         busy::mark_write();
     }
+    // A replica cut off from its master serves only stale-flagged commands
+    // (the script itself was let in by its allow-stale flag).
+    let stale = srv
+        .repl
+        .link
+        .as_ref()
+        .is_some_and(|l| l.state != crate::replication::replica::LinkState::Connected)
+        && !srv.config.get_bool("replica-serve-stale-data");
+    if stale && !cmd.has(flags::STALE) {
+        return refuse(
+            srv,
+            id,
+            "ERR Can not execute the command on a stale replica",
+        );
+    }
     fake.reply.buf.clear();
     srv.call_targets = busy::repl();
     crate::server::exec::call(
