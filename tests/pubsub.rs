@@ -93,6 +93,15 @@ fn resp3_push_messages_mix_with_replies() {
         sub.read_reply(),
         b">3\r\n$8\r\nsmessage\r\n$2\r\nsh\r\n$1\r\nv\r\n"
     );
+    // NUMSUB stays a flat array in RESP3 (Redis 7.0; clients parse it so).
+    assert_eq!(
+        sub.call(&["PUBSUB", "NUMSUB", "ch", "zz"]),
+        "*4\r\n$2\r\nch\r\n:1\r\n$2\r\nzz\r\n:0\r\n"
+    );
+    assert_eq!(
+        sub.call(&["PUBSUB", "SHARDNUMSUB", "sh"]),
+        "*2\r\n$2\r\nsh\r\n:1\r\n"
+    );
 }
 
 #[test]

@@ -297,3 +297,117 @@ fn busy_script_catching_errors_with_pcall_is_still_killed() {
     );
     assert_eq!(a.call(&["EVAL", "return 1", "0"]), ":1\r\n");
 }
+
+/// Read the debugger's log lines (one array of status replies).
+fn ldb_logs(r: &mut common::Raw) -> String {
+    String::from_utf8_lossy(&r.read_reply()).into_owned()
+}
+
+#[test]
+fn script_debug_sync_session() {
+    let s = Server::start();
+    let mut r = s.raw();
+    assert_eq!(
+        r.call(&["SCRIPT", "DEBUG", "maybe"]),
+        "-ERR Use SCRIPT DEBUG YES/SYNC/NO\r\n"
+    );
+    assert_eq!(r.call(&["SCRIPT", "DEBUG", "SYNC"]), "+OK\r\n");
+    assert_eq!(
+        r.call(&["EVALSHA", &"a".repeat(40), "0"]),
+        "-ERR Please use EVAL instead of EVALSHA for debugging\r\n"
+    );
+    let script = "local t = {1,'a',x=2}\nredis.call('set',KEYS[1],ARGV[1])\nredis.debug('hi', t)\nreturn redis.call('get',KEYS[1])";
+    r.cmd(&[b"EVAL", script.as_bytes(), b"1", b"y", b"v1"]);
+    assert_eq!(
+        ldb_logs(&mut r),
+        "*2\r\n+* Stopped at 1, stop reason = step over\r\n+-> 1   local t = {1,'a',x=2}\r\n"
+    );
+    assert_eq!(
+        r.call(&["step"]),
+        "*2\r\n+* Stopped at 2, stop reason = step over\r\n+-> 2   redis.call('set',KEYS[1],ARGV[1])\r\n"
+    );
+    assert_eq!(
+        r.call(&["print"]),
+        "*1\r\n+<value> t = {[1]=1; [2]=\"a\"; [\"x\"]=2}\r\n"
+    );
+    assert_eq!(r.call(&["p", "KEYS"]), "*1\r\n+<value> {\"y\"}\r\n");
+    assert_eq!(r.call(&["p", "nope"]), "*1\r\n+No such variable.\r\n");
+    assert_eq!(
+        r.call(&["b", "4"]),
+        "*2\r\n+   3   redis.debug('hi', t)\r\n+  #4   return redis.call('get',KEYS[1])\r\n"
+    );
+    assert_eq!(r.call(&["eval", "1+1"]), "*1\r\n+<retval> 2\r\n");
+    assert_eq!(
+        r.call(&["eval", "x="]),
+        "*1\r\n+<error> ldb_eval:1: unexpected symbol near '<eof>'\r\n"
+    );
+    assert_eq!(
+        r.call(&["redis", "incr", "n"]),
+        "*2\r\n+<redis> incr n\r\n+<reply> 1\r\n"
+    );
+    assert_eq!(
+        r.call(&["maxlen", "10"]),
+        "*1\r\n+<value> replies are truncated at 60 bytes.\r\n"
+    );
+    assert_eq!(
+        r.call(&["whatever"]),
+        "*1\r\n+<error> Unknown Redis Lua debugger command or wrong number of arguments.\r\n"
+    );
+    assert_eq!(
+        r.call(&["c"]),
+        "*3\r\n+<debug> line 3: \"hi\", {[1]=1; [2]=\"a\"; [\"x\"]=2}\r\n+* Stopped at 4, stop reason = break point\r\n+->#4   return redis.call('get',KEYS[1])\r\n"
+    );
+    assert_eq!(
+        r.call(&["s"]),
+        "*3\r\n+<redis> get y\r\n+<reply> \"v1\"\r\n+<endsession>\r\n"
+    );
+    // Then the EVAL reply, and the connection closes.
+    assert_eq!(r.read_reply(), b"$2\r\nv1\r\n");
+    assert!(r.is_closed());
+    // SYNC keeps the script's changes.
+    let mut o = s.raw();
+    assert_eq!(o.call(&["GET", "y"]), "$2\r\nv1\r\n");
+    assert_eq!(o.call(&["GET", "n"]), "$1\r\n1\r\n");
+}
+
+#[test]
+fn script_debug_forked_session_rolls_back() {
+    let s = Server::start();
+    let mut r = s.raw();
+    assert_eq!(r.call(&["SCRIPT", "DEBUG", "YES"]), "+OK\r\n");
+    r.cmd(&[
+        b"EVAL",
+        b"redis.call('set',KEYS[1],'v')\nredis.breakpoint()\nlocal a = 1\nreturn redis.call('nosuch')",
+        b"1",
+        b"y",
+    ]);
+    assert_eq!(
+        ldb_logs(&mut r),
+        "*2\r\n+* Stopped at 1, stop reason = step over\r\n+-> 1   redis.call('set',KEYS[1],'v')\r\n"
+    );
+    // The server itself goes on meanwhile.
+    let mut o = s.raw();
+    assert_eq!(o.call(&["PING"]), "+PONG\r\n");
+    assert_eq!(
+        r.call(&["s"]),
+        "*4\r\n+<redis> set y v\r\n+<reply> \"+OK\"\r\n+* Stopped at 2, stop reason = step over\r\n+-> 2   redis.breakpoint()\r\n"
+    );
+    assert_eq!(
+        r.call(&["c"]),
+        "*2\r\n+* Stopped at 3, stop reason = redis.breakpoint() called\r\n+-> 3   local a = 1\r\n"
+    );
+    assert_eq!(
+        r.call(&["n"]),
+        "*2\r\n+* Stopped at 4, stop reason = step over\r\n+-> 4   return redis.call('nosuch')\r\n"
+    );
+    // Continuing: redis.call no longer logs.
+    assert_eq!(r.call(&["c"]), "*1\r\n+<endsession>\r\n");
+    let err = String::from_utf8_lossy(&r.read_reply()).into_owned();
+    assert!(
+        err.starts_with("-ERR Unknown Redis command called from script script: "),
+        "{err}"
+    );
+    assert!(r.is_closed());
+    // The child's write is gone with it.
+    assert_eq!(o.call(&["EXISTS", "y"]), ":0\r\n");
+}

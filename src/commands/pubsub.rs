@@ -440,7 +440,8 @@ fn numsub_generic(ctx: &mut Ctx, argv: &[Bytes], shard: bool) {
         })
         .collect();
     let r = ctx.reply();
-    r.map(counts.len());
+    // A flat array even in RESP3, as Redis 7.0 replies.
+    r.array(counts.len() * 2);
     for (c, n) in counts {
         r.bulk(&c);
         r.int(n as i64);

@@ -100,6 +100,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         handler: super::container,
         summary: "A container for Lua scripts management commands",
         subcommands: &[
+            CommandSpec { name: "debug", arity: 3, flags: "noscript", handler: script_debug, since: "3.2.0", summary: "Set the debug mode for executed scripts.", ..SCRIPT },
             CommandSpec { name: "exists", arity: -3, flags: "noscript", handler: script_exists, summary: "Check existence of scripts in the script cache.", ..SCRIPT },
             CommandSpec { name: "flush", arity: -2, flags: "noscript", handler: script_flush, summary: "Remove all the scripts from the script cache.", ..SCRIPT },
             CommandSpec { name: "help", arity: 2, flags: "loading stale", handler: script_help, since: "5.0.0", summary: "Show helpful text about the different subcommands", ..SCRIPT },
@@ -396,11 +397,133 @@ fn reply_run_result(ctx: &mut Ctx, res: crate::scripting::RunResult) {
 }
 
 fn eval(ctx: &mut Ctx, argv: &[Bytes]) {
-    eval_generic(ctx, argv, false, false);
+    match crate::scripting::ldb::mode(ctx.client.id) {
+        Some(mode) => eval_debug(ctx, argv, mode),
+        None => eval_generic(ctx, argv, false, false),
+    }
 }
 
 fn evalsha(ctx: &mut Ctx, argv: &[Bytes]) {
+    if argv[1].len() != 40 {
+        return ctx.error("NOSCRIPT No matching script. Please use EVAL.");
+    }
+    if crate::scripting::ldb::mode(ctx.client.id).is_some() {
+        return ctx.error("ERR Please use EVAL instead of EVALSHA for debugging");
+    }
     eval_generic(ctx, argv, true, false);
+}
+
+/// SCRIPT DEBUG YES|SYNC|NO: how this client's next EVAL is debugged.
+fn script_debug(ctx: &mut Ctx, argv: &[Bytes]) {
+    use crate::scripting::ldb::{set_mode, DebugMode};
+    if ctx.client.pending_output() > 0 {
+        return ctx.error("ERR SCRIPT DEBUG must be called outside a pipeline");
+    }
+    let mode = match argv[2].to_ascii_lowercase().as_slice() {
+        b"no" => None,
+        b"yes" => Some(DebugMode::Fork),
+        b"sync" => Some(DebugMode::Sync),
+        _ => return ctx.error("ERR Use SCRIPT DEBUG YES/SYNC/NO"),
+    };
+    set_mode(ctx.client.id, mode);
+    ctx.reply().ok();
+}
+
+/// EVAL in a debugging session: the session talks to the client socket
+/// directly, then the EVAL reply goes out and the connection closes. In
+/// YES mode the session runs in a forked child, so the server goes on and
+/// the script's changes are lost with the child.
+fn eval_debug(ctx: &mut Ctx, argv: &[Bytes], mode: crate::scripting::ldb::DebugMode) {
+    use crate::scripting::ldb;
+    ldb::set_mode(ctx.client.id, None);
+    let fd = ctx.client.conn.fd();
+    if fd < 0 {
+        return eval_generic(ctx, argv, false, false);
+    }
+    // Earlier replies first: the session writes to the socket itself.
+    ldb::write_all(fd, &ctx.client.reply.buf[ctx.client.sent..]);
+    ctx.client.reply.buf.clear();
+    ctx.client.sent = 0;
+    let forked = mode == ldb::DebugMode::Fork;
+    if forked {
+        match fork_debug_session(ctx, fd) {
+            Err(e) => {
+                return ctx.error(&format!(
+                    "ERR Fork() failed: can't run EVAL in debugging mode: {e}"
+                ))
+            }
+            Ok(false) => return,
+            Ok(true) => {}
+        }
+    } else {
+        tracing::warn!("Redis synchronous debugging eval session started");
+    }
+    ldb::start(fd, &argv[1]);
+    eval_generic(ctx, argv, false, false);
+    ldb::end();
+    if forked {
+        ldb::write_all(fd, &ctx.client.reply.buf[ctx.client.sent..]);
+        tracing::warn!("Lua debugging session child exiting");
+        // SAFETY: the session process leaves without the server's cleanup.
+        unsafe { libc::_exit(0) };
+    }
+    tracing::warn!("Redis synchronous debugging eval session ended");
+    ctx.client.flags |= crate::server::client::cflags::CLOSE_AFTER_REPLY;
+}
+
+/// Fork the process that runs a YES-mode session: Ok(true) in it, Ok(false)
+/// in the server, which gives the connection up. The fork is double, so
+/// the session (reparented) never waits to be reaped by the server.
+fn fork_debug_session(ctx: &mut Ctx, fd: i32) -> Result<bool, String> {
+    // SAFETY: as for the RDB child: the reactor thread forks; the children
+    // use only what they inherited and _exit.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(std::io::Error::last_os_error().to_string());
+    }
+    if pid == 0 {
+        // SAFETY: fork again, leaving at once in the middle process.
+        let session = unsafe { libc::fork() };
+        if session != 0 {
+            unsafe { libc::_exit(i32::from(session < 0)) };
+        }
+        if let Ok(mut r) = crate::server::log::ROLE.lock() {
+            *r = 'C';
+        }
+        // SAFETY: ignoring signals the server handles; closing listeners
+        // so a dead server's clients are refused rather than queued.
+        unsafe {
+            libc::signal(libc::SIGTERM, libc::SIG_IGN);
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+        }
+        crate::scripting::busy::close_listeners(ctx.srv, false);
+        tracing::warn!("Redis forked for debugging eval");
+        return Ok(true);
+    }
+    let mut status = 0;
+    // SAFETY: reaping the middle process we just forked.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        return Err("fork of the session failed".into());
+    }
+    // The connection is the session's now. Closing the client here shuts
+    // its socket down, so an unconnected socket takes over our descriptor.
+    if !ctx.srv.poll_ptr.is_null() {
+        use std::os::fd::AsRawFd;
+        // SAFETY: the reactor's Poll outlives commands; removing one fd.
+        let epfd = unsafe { &*ctx.srv.poll_ptr }.as_raw_fd();
+        unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut()) };
+    }
+    // SAFETY: replacing our own descriptor with a fresh socket.
+    unsafe {
+        let s = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if s >= 0 {
+            libc::dup2(s, fd);
+            libc::close(s);
+        }
+    }
+    ctx.client.flags |= crate::server::client::cflags::CLOSE_ASAP;
+    Ok(false)
 }
 
 fn eval_ro(ctx: &mut Ctx, argv: &[Bytes]) {
@@ -455,6 +578,8 @@ fn script_help(ctx: &mut Ctx, _argv: &[Bytes]) {
         ctx,
         &[
             "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "DEBUG (YES|SYNC|NO)",
+            "    Set the debug mode for subsequent scripts executed.",
             "EXISTS <sha1> [<sha1> ...]",
             "    Return information about the existence of the scripts in the script cache.",
             "FLUSH [ASYNC|SYNC]",
@@ -487,6 +612,11 @@ fn fcall_keys(argv: &[Bytes]) -> Vec<usize> {
 
 /// Split the `#!<engine> name=<lib>` shebang of a library's code
 /// (functionExtractLibMetaData).
+/// The library name in a function library's `#!` line.
+pub fn library_name(code: &[u8]) -> Option<String> {
+    parse_metadata(code).ok().map(|(_, name)| name)
+}
+
 fn parse_metadata(code: &[u8]) -> Result<(String, String), String> {
     if !code.starts_with(b"#!") {
         return Err("Missing library metadata".into());

@@ -1187,11 +1187,10 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
             Err(e) => ctx.error(&format!("ERR {e}")),
         },
         "reload" => {
-            let (mut save, mut flush) = (true, true);
+            let (mut save, mut flush, mut merge) = (true, true, false);
             for opt in &argv[2..] {
                 match opt.to_ascii_lowercase().as_slice() {
-                    // Loading replaces what exists, so MERGE needs nothing more.
-                    b"merge" => {}
+                    b"merge" => merge = true,
                     b"noflush" => flush = false,
                     b"nosave" => save = false,
                     _ => {
@@ -1202,7 +1201,7 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) {
                 }
             }
             match crate::persistence::loading::with_clients(&mut *ctx.clients, || {
-                crate::persistence::debug_reload(ctx.srv, save, flush)
+                crate::persistence::debug_reload(ctx.srv, save, flush, merge)
             }) {
                 Ok(()) => ctx.reply().ok(),
                 Err(e) => ctx.error(&format!("ERR {e}")),

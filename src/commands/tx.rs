@@ -5,6 +5,8 @@
 //! `Server::watched_keys`; any write to one (signal_modified_key), a flush
 //! or an expiry marks the watchers DIRTY_CAS and their EXEC fails.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use bytes::Bytes;
 
 use super::{CommandSpec, Ctx};
@@ -163,6 +165,10 @@ fn watched_key_expired(ctx: &Ctx) -> bool {
     })
 }
 
+/// Set while EXEC runs its queue (Redis's server.in_exec): work that must
+/// not start inside a transaction, such as an AOF rewrite, is scheduled.
+pub static IN_EXEC: AtomicBool = AtomicBool::new(false);
+
 fn exec(ctx: &mut Ctx, _argv: &[Bytes]) {
     if !ctx.client.has(cflags::MULTI) {
         ctx.error("ERR EXEC without MULTI");
@@ -182,6 +188,7 @@ fn exec(ctx: &mut Ctx, _argv: &[Bytes]) {
     unwatch_all(ctx.srv, ctx.client);
     ctx.reply().array(queue.len());
     // MULTI stays set while the queue runs so blocking commands do not block.
+    IN_EXEC.store(true, Ordering::Relaxed);
     for argv in &queue {
         let Some(cmd) = ctx.srv.commands.lookup(argv) else {
             ctx.error("ERR unknown command");
@@ -200,6 +207,7 @@ fn exec(ctx: &mut Ctx, _argv: &[Bytes]) {
         // A failing queued command does not make EXEC itself failed.
         ctx.srv.stats.cur_cmd_error = false;
     }
+    IN_EXEC.store(false, Ordering::Relaxed);
     ctx.client.flags &= !(cflags::MULTI | cflags::DIRTY_CAS | cflags::DIRTY_EXEC);
     // What the queued commands propagated is wrapped in MULTI/EXEC by the
     // dispatcher (one execution unit); EXEC itself is never propagated.

@@ -1634,6 +1634,9 @@ pub fn start(srv: &mut Server) -> Result<(), String> {
     if srv.persist.child_pid != -1 && srv.persist.child_type != ChildType::Aof {
         srv.aof.rewrite_scheduled = true;
         tracing::warn!("AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.");
+    } else if crate::commands::tx::IN_EXEC.load(std::sync::atomic::Ordering::Relaxed) {
+        srv.aof.rewrite_scheduled = true;
+        tracing::warn!("AOF was enabled during a transaction. An AOF background was scheduled to start when possible.");
     } else {
         if srv.persist.child_type == ChildType::Aof {
             tracing::warn!("AOF was enabled but there is already an AOF rewriting in background. Stopping background AOF and starting a rewrite now.");

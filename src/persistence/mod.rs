@@ -426,6 +426,17 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
 /// Load an RDB image (at `base` bytes into what is being loaded) into the
 /// keyspace, serving clients as it goes; records the load statistics.
 pub fn load_image(srv: &mut Server, data: &[u8], base: u64) -> Result<rdb::Loaded, rdb::LoadError> {
+    load_image_opts(srv, data, base, true)
+}
+
+/// `load_image`; without `merge`, a function library that already exists
+/// fails the load, as Redis without RDBFLAGS_ALLOW_DUP.
+fn load_image_opts(
+    srv: &mut Server,
+    data: &[u8],
+    base: u64,
+    merge: bool,
+) -> Result<rdb::Loaded, rdb::LoadError> {
     let lim = limits(srv);
     let now = crate::util::mstime();
     let ndbs = srv.dbs.len();
@@ -433,6 +444,15 @@ pub fn load_image(srv: &mut Server, data: &[u8], base: u64) -> Result<rdb::Loade
         loading::key_delay(srv);
         loading::progress(srv, base + pos as u64);
     })?;
+    if !merge {
+        for code in &loaded.functions {
+            if let Some(name) = crate::commands::scripting::library_name(code) {
+                if srv.functions.libraries.contains_key(&name) {
+                    return Err(rdb::LoadError(format!("Library '{name}' already exists")));
+                }
+            }
+        }
+    }
     rdb::install(staged, &mut srv.dbs);
     srv.persist.loaded_keys = loaded.keys;
     srv.persist.loaded_expired = loaded.expired;
@@ -452,8 +472,14 @@ pub fn restore_functions(srv: &mut Server, codes: &[Vec<u8>]) {
 
 /// DEBUG RELOAD: save, empty the dataset, load the file back.
 /// NOSAVE loads the file as it is on disk; NOFLUSH keeps the dataset
-/// (and the functions) and loads on top of it.
-pub fn debug_reload(srv: &mut Server, save_first: bool, flush: bool) -> Result<(), String> {
+/// (and the functions) and loads on top of it; MERGE lets the file's
+/// function libraries replace existing ones.
+pub fn debug_reload(
+    srv: &mut Server,
+    save_first: bool,
+    flush: bool,
+    merge: bool,
+) -> Result<(), String> {
     if save_first {
         save(srv).map_err(|e| format!("Error trying to save the DB: {}", e))?;
     }
@@ -465,9 +491,12 @@ pub fn debug_reload(srv: &mut Server, save_first: bool, flush: bool) -> Result<(
     }
     let data = std::fs::read(rdb_path(srv)).map_err(|e| e.to_string())?;
     loading::start(srv, data.len() as u64);
-    let res = load_image(srv, &data, 0);
+    let res = load_image_opts(srv, &data, 0, merge);
     loading::stop(srv);
-    res.map_err(|e| format!("Error trying to load the RDB dump: {}", e.0))?;
+    if let Err(e) = res {
+        tracing::warn!("{}", e.0);
+        return Err("Error trying to load the RDB dump, check server logs.".into());
+    }
     Ok(())
 }
 

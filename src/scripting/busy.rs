@@ -6,6 +6,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::io;
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -105,6 +106,16 @@ pub fn repl() -> u8 {
 /// The running script already called a write command.
 pub fn has_written() -> bool {
     RUNNING.with(|r| r.borrow().as_ref().is_some_and(|run| run.wrote))
+}
+
+/// busy-reply-threshold of the running script, when set (not 0).
+pub fn threshold() -> Option<Duration> {
+    RUNNING.with(|r| {
+        r.borrow()
+            .as_ref()
+            .map(|run| run.threshold)
+            .filter(|t| !t.is_zero())
+    })
 }
 
 /// SCRIPT KILL (is_eval) / FUNCTION KILL: Ok, or the error to reply.
@@ -296,7 +307,36 @@ fn serve_while_busy(srv: &mut Server, clients: &mut Clients, all: bool) {
             }
         }
         let _ = c.flush();
+        // A connection that went away is freed now, as Redis does: a
+        // script may be waiting for a replica to be gone (INFO).
+        let gone = c.has(cflags::CLOSE_ASAP);
         clients.restore(slot, c);
+        if gone {
+            crate::server::reactor::close_client_in(poll.registry(), srv, clients, slot);
+        }
+    }
+}
+
+/// Close the listening sockets in a process about to exit (or a child
+/// that must not hold them); `remove_files` unlinks unix sockets too.
+pub fn close_listeners(srv: &Server, remove_files: bool) {
+    // SAFETY: the listeners live in the reactor for the whole run.
+    let Some(ls) = (unsafe { srv.listeners_ptr.as_ref() }) else {
+        return;
+    };
+    for l in ls {
+        let fd = match l {
+            crate::server::reactor::Listener::Unix(u, path) => {
+                if remove_files {
+                    let _ = std::fs::remove_file(path);
+                }
+                u.as_raw_fd()
+            }
+            crate::server::reactor::Listener::Tcp(t) => t.as_raw_fd(),
+        };
+        // SAFETY: closing our own listening socket; nothing in this
+        // process accepts on it again.
+        unsafe { libc::close(fd) };
     }
 }
 
@@ -308,14 +348,8 @@ fn shutdown_now(srv: &mut Server) -> ! {
         // SAFETY: signalling our own child.
         unsafe { libc::kill(srv.persist.child_pid, libc::SIGUSR1) };
     }
-    // SAFETY: the listeners live in the reactor for the whole run.
-    if let Some(ls) = unsafe { srv.listeners_ptr.as_ref() } {
-        for l in ls {
-            if let crate::server::reactor::Listener::Unix(_, path) = l {
-                let _ = std::fs::remove_file(path);
-            }
-        }
-    }
+    // Closed before exit so no new connection is accepted meanwhile.
+    close_listeners(srv, true);
     let pidfile = srv.config.get("pidfile").unwrap_or("").to_string();
     if !pidfile.is_empty() {
         let _ = std::fs::remove_file(&pidfile);

@@ -11,6 +11,7 @@ pub mod busy;
 pub mod cjson;
 pub mod cmsgpack;
 pub mod convert;
+pub mod ldb;
 pub mod rand;
 pub mod structlib;
 
@@ -378,8 +379,17 @@ impl LuaEngine {
                 Ok(())
             })?,
         )?;
-        redis.set("breakpoint", lua.create_function(|_, ()| Ok(false))?)?;
-        redis.set("debug", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
+        redis.set(
+            "breakpoint",
+            lua.create_function(|_, ()| Ok(ldb::breakpoint()))?,
+        )?;
+        redis.set(
+            "debug",
+            lua.create_function(|_, args: MultiValue| {
+                ldb::debug_log(&args.into_iter().collect::<Vec<_>>());
+                Ok(())
+            })?,
+        )?;
         redis.set("replicate_commands", lua.create_function(|_, ()| Ok(true))?)?;
         redis.set(
             "set_repl",
@@ -750,7 +760,15 @@ impl LuaEngine {
                 command: busy::COMMAND.with(|c| std::mem::take(&mut *c.borrow_mut())),
             })
         });
+        // A debugging session (SCRIPT DEBUG) stops the script at lines.
+        let debugging = ldb::active();
+        if debugging {
+            ldb::install_hook(&self.lua, &self.env);
+        }
         let res = self.run_inner(ctx, &mut fake, func, name, mode);
+        if debugging {
+            busy::install(&self.lua);
+        }
         let killed = busy::RUNNING.with(|r| r.borrow_mut().take().is_some_and(|run| run.killed));
         busy::finished();
         if killed {
@@ -973,6 +991,9 @@ fn script_call(
 ) -> mlua::Result<(LuaValue, bool)> {
     // Bad arguments: an error table counted only if the script returns it.
     let arg_error = |msg: &str| -> mlua::Result<(LuaValue, bool)> {
+        if ldb::enabled() {
+            ldb::log_error(msg);
+        }
         let t = lua.create_table()?;
         t.set("err", msg)?;
         Ok((LuaValue::Table(t), true))
@@ -992,6 +1013,9 @@ fn script_call(
             }
         }
     }
+    if ldb::enabled() {
+        ldb::log_command(&args);
+    }
     let srv = &mut *ctx.srv;
     // A refused command: counted now, like a rejected command (and as the
     // command's rejected call when it exists).
@@ -999,6 +1023,9 @@ fn script_call(
                   id: Option<usize>,
                   msg: &str|
      -> mlua::Result<(LuaValue, bool)> {
+        if ldb::enabled() {
+            ldb::log_error(msg);
+        }
         srv.stats.record_error(msg);
         // The script itself fails only if it raises or returns the error.
         srv.stats.cur_cmd_error = false;
@@ -1055,6 +1082,21 @@ fn script_call(
     if cmd.has(flags::WRITE) {
         busy::mark_write();
     }
+    // A replica cut off from its master serves only stale-flagged commands
+    // (the script itself was let in by its allow-stale flag).
+    let stale = srv
+        .repl
+        .link
+        .as_ref()
+        .is_some_and(|l| l.state != crate::replication::replica::LinkState::Connected)
+        && !srv.config.get_bool("replica-serve-stale-data");
+    if stale && !cmd.has(flags::STALE) {
+        return refuse(
+            srv,
+            id,
+            "ERR Can not execute the command on a stale replica",
+        );
+    }
     fake.reply.buf.clear();
     srv.call_targets = busy::repl();
     crate::server::exec::call(
@@ -1071,6 +1113,9 @@ fn script_call(
     // (Redis compares error counts per call).
     srv.stats.cur_cmd_error = false;
     let reply = std::mem::take(&mut fake.reply.buf);
+    if ldb::enabled() {
+        ldb::log_reply(&reply);
+    }
     let is_err = reply.first() == Some(&b'-');
     let v = convert::resp_to_lua(lua, &reply)?;
     Ok((v, is_err))

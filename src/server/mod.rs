@@ -249,7 +249,7 @@ impl Server {
                 .get(key)
                 .is_some_and(|o| o.expire == crate::db::NO_EXPIRE || o.expire > now)
         };
-        let mut dirty = Vec::new();
+        let (mut dirty, mut stale) = (Vec::new(), Vec::new());
         for ((d, key), ids) in self.watched_keys.iter() {
             if db.is_some_and(|x| x != *d) && other.is_none_or(|o| o != *d) {
                 continue;
@@ -257,9 +257,16 @@ impl Server {
             let exists = live(&self.dbs[*d], key) || other.is_some_and(|o| live(&self.dbs[o], key));
             if exists {
                 dirty.extend(ids.iter().copied());
+            } else if let Some(o) = other.filter(|_| db == Some(*d)) {
+                // A missing key replaced with an expired one: logically
+                // still missing, so it is watched as stale from now on.
+                if !self.dbs[*d].dict.contains_key(key) && self.dbs[o].dict.contains_key(key) {
+                    stale.extend(ids.iter().map(|&id| (id, (*d, key.clone()))));
+                }
             }
         }
         self.dirty_cas_pending.extend(dirty);
+        self.watched_stale.extend(stale);
     }
 
     /// Queue a keyspace notification (published after the command).

@@ -807,6 +807,9 @@ impl Reactor {
                 let _ = std::fs::remove_file(path);
             }
         }
+        // Closed now, as Redis does: the kernel may otherwise still accept
+        // connections after clients see their sockets close at exit.
+        self.listeners.clear();
         let pidfile = self.srv.config.get("pidfile").unwrap_or("").to_string();
         if !pidfile.is_empty() {
             info!("Removing the pid file.");
