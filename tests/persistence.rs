@@ -361,3 +361,112 @@ fn bgsave_reports_progress_and_copy_on_write() {
     assert_eq!(info_field(&mut r, "current_cow_size"), "0");
     assert!(s.log().contains("Fork CoW for RDB: current"));
 }
+
+fn info_any(r: &mut common::Raw, section: &str, field: &str) -> String {
+    let info = r.call(&["INFO", section]);
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn shutdown_arguments_and_failed_save() {
+    let s = Server::start_with(&["--save", "900 1", "--enable-protected-configs", "yes"]);
+    let mut r = s.raw();
+    assert_eq!(
+        r.call(&["SHUTDOWN", "ABORT"]),
+        "-ERR No shutdown in progress.\r\n"
+    );
+    assert_eq!(
+        r.call(&["SHUTDOWN", "ABORT", "NOW"]),
+        "-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        r.call(&["SHUTDOWN", "SAVE", "NOSAVE"]),
+        "-ERR syntax error\r\n"
+    );
+    // The final save cannot be written: SHUTDOWN fails, the client stays
+    // connected and the server keeps serving.
+    let gone = s.dir.join("gone");
+    std::fs::create_dir_all(&gone).unwrap();
+    assert_eq!(
+        r.call(&["CONFIG", "SET", "dir", gone.to_str().unwrap()]),
+        "+OK\r\n"
+    );
+    std::fs::remove_dir(&gone).unwrap();
+    r.call(&["SET", "k", "v"]);
+    assert_eq!(
+        r.call(&["SHUTDOWN"]),
+        "-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
+    );
+    assert_eq!(r.call(&["GET", "k"]), "$1\r\nv\r\n");
+    assert!(s.log().contains("Errors trying to shut down the server"));
+    r.cmd(&[b"SHUTDOWN", b"NOSAVE"]);
+    assert!(r.is_closed());
+}
+
+#[test]
+fn shutdown_waits_for_a_lagging_replica_and_can_be_aborted() {
+    let master = Server::start_with(&["--repl-diskless-sync-delay", "0"]);
+    let replica = Server::start();
+    let mut m = master.raw();
+    let mut rr = replica.raw();
+    let port = master.port.to_string();
+    assert_eq!(rr.call(&["REPLICAOF", "127.0.0.1", &port]), "+OK\r\n");
+    wait_for("the link", || {
+        info_any(&mut rr, "replication", "master_link_status") == "up"
+    });
+    m.call(&["SET", "k", "1"]);
+    wait_for("the replica's ack", || {
+        let off = info_any(&mut m, "replication", "master_repl_offset");
+        m.call(&["INFO", "replication"])
+            .contains(&format!("offset={off},"))
+    });
+    // SAFETY: stopping and resuming our own child process.
+    unsafe { libc::kill(replica.child.id() as i32, libc::SIGSTOP) };
+    m.call(&["INCR", "k"]);
+    let mut waiting = master.raw();
+    waiting.cmd(&[b"SHUTDOWN"]);
+    wait_for("the shutdown to start", || {
+        !info_any(&mut m, "server", "shutdown_in_milliseconds").is_empty()
+    });
+    assert_eq!(info_any(&mut m, "clients", "blocked_clients"), "1");
+    assert_eq!(info_any(&mut m, "clients", "connected_clients"), "2");
+    assert_eq!(m.call(&["SHUTDOWN", "ABORT"]), "+OK\r\n");
+    assert_eq!(
+        String::from_utf8(waiting.read_reply()).unwrap(),
+        "-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
+    );
+    unsafe { libc::kill(replica.child.id() as i32, libc::SIGCONT) };
+    assert!(info_any(&mut m, "server", "shutdown_in_milliseconds").is_empty());
+    assert_eq!(m.call(&["INCR", "k"]), ":3\r\n");
+    let log = master.log();
+    assert!(
+        log.contains("Waiting for replicas before shutting down."),
+        "{log}"
+    );
+    assert!(log.contains("Shutdown manually aborted."), "{log}");
+    // Now the replica is in sync: SHUTDOWN finishes at once.
+    wait_for("the replica's ack", || {
+        let off = info_any(&mut m, "replication", "master_repl_offset");
+        m.call(&["INFO", "replication"])
+            .contains(&format!("offset={off},"))
+    });
+    m.cmd(&[b"SHUTDOWN"]);
+    assert!(m.is_closed());
+    assert!(master
+        .log()
+        .contains("1 of 1 replicas are in sync when shutting down."));
+}

@@ -378,9 +378,12 @@ fn section(ctx: &mut Ctx, sec: &str, o: &mut String) {
                 srv.executable,
                 srv.config.file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
             );
+            o.push_str(&crate::persistence::shutdown::info_field(srv));
         }
         "clients" => {
-            let connected = ctx.clients.len() + 1;
+            // Replicas are not counted, as in Redis.
+            let replicas = ctx.clients.iter().filter(|c| c.has(cflags::SLAVE)).count();
+            let connected = ctx.clients.len() + 1 - replicas;
             let blocked = ctx
                 .clients
                 .iter()
@@ -417,6 +420,13 @@ fn section(ctx: &mut Ctx, sec: &str, o: &mut String) {
                 pages * page
             };
             let maxmem = srv.config.maxmemory;
+            // Stream bytes replicas have not taken yet.
+            let repl_bufs: usize = ctx
+                .clients
+                .iter()
+                .filter(|c| c.has(cflags::SLAVE))
+                .map(|c| c.pending_output())
+                .sum();
             let policy = srv
                 .config
                 .get("maxmemory-policy")
@@ -436,7 +446,7 @@ fn section(ctx: &mut Ctx, sec: &str, o: &mut String) {
                 .sum();
             let _ = write!(
                 o,
-                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:{used}\r\nused_memory_dataset_perc:100.00%\r\nallocator_allocated:{used}\r\nallocator_active:{used}\r\nallocator_resident:{rss}\r\ntotal_system_memory:{sysmem}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_vm_eval:0\r\nused_memory_lua_human:0B\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:{scripts}\r\nnumber_of_functions:{funcs}\r\nnumber_of_libraries:{}\r\nused_memory_vm_functions:0\r\nused_memory_vm_total:0\r\nused_memory_vm_total_human:0B\r\nused_memory_functions:0\r\nused_memory_scripts:0\r\nused_memory_scripts_human:0B\r\nmaxmemory:{maxmem}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{policy}\r\nallocator_frag_ratio:1.00\r\nallocator_frag_bytes:0\r\nallocator_rss_ratio:1.00\r\nallocator_rss_bytes:0\r\nrss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:{frag:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:0\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:{used}\r\nused_memory_dataset_perc:100.00%\r\nallocator_allocated:{used}\r\nallocator_active:{used}\r\nallocator_resident:{rss}\r\ntotal_system_memory:{sysmem}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_vm_eval:0\r\nused_memory_lua_human:0B\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:{scripts}\r\nnumber_of_functions:{funcs}\r\nnumber_of_libraries:{}\r\nused_memory_vm_functions:0\r\nused_memory_vm_total:0\r\nused_memory_vm_total_human:0B\r\nused_memory_functions:0\r\nused_memory_scripts:0\r\nused_memory_scripts_human:0B\r\nmaxmemory:{maxmem}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{policy}\r\nallocator_frag_ratio:1.00\r\nallocator_frag_bytes:0\r\nallocator_rss_ratio:1.00\r\nallocator_rss_bytes:0\r\nrss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:{frag:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:{repl_bufs}\r\nmem_clients_slaves:0\r\nmem_clients_normal:0\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
                 bytes_to_human(used as u64),
                 bytes_to_human(rss as u64),
                 bytes_to_human(peak as u64),
@@ -678,7 +688,14 @@ fn config_set(ctx: &mut Ctx, argv: &[Bytes]) {
         } else {
             vec![value.clone()]
         };
-        if let Err(e) = ctx.srv.config.set(name, &args, false) {
+        // dir takes effect at once: every file is relative to it.
+        let chdir = || match eq_ic(name.as_bytes(), "dir") {
+            true => {
+                std::env::set_current_dir(&args[0]).map_err(|e| crate::server::log_io_error(&e))
+            }
+            false => Ok(()),
+        };
+        if let Err(e) = chdir().and_then(|_| ctx.srv.config.set(name, &args, false)) {
             ctx.srv.config = backup;
             ctx.error(&format!(
                 "ERR CONFIG SET failed (possibly related to argument '{}') - {}",
@@ -796,7 +813,9 @@ fn time(ctx: &mut Ctx, _argv: &[Bytes]) {
 }
 
 fn shutdown(ctx: &mut Ctx, argv: &[Bytes]) {
+    use crate::persistence::shutdown as sd;
     let mut req = crate::server::ShutdownRequest::default();
+    let mut abort = false;
     for a in &argv[1..] {
         if eq_ic(a, "nosave") {
             req.save = Some(false);
@@ -807,31 +826,37 @@ fn shutdown(ctx: &mut Ctx, argv: &[Bytes]) {
         } else if eq_ic(a, "force") {
             req.force = true;
         } else if eq_ic(a, "abort") {
-            if argv.len() != 2 {
-                ctx.syntax_error();
-                return;
-            }
-            ctx.error("ERR No shutdown in progress.");
-            return;
+            abort = true;
         } else {
-            ctx.syntax_error();
-            return;
+            return ctx.syntax_error();
         }
     }
+    let both_save =
+        argv[1..].iter().any(|a| eq_ic(a, "nosave")) && argv[1..].iter().any(|a| eq_ic(a, "save"));
+    if (abort && argv.len() != 2) || both_save {
+        return ctx.syntax_error();
+    }
+    if abort {
+        if sd::abort(ctx.srv) {
+            return ctx.reply().ok();
+        }
+        return ctx.error("ERR No shutdown in progress.");
+    }
     if ctx.client.has(cflags::MULTI) {
-        ctx.error("ERR Command not allowed inside a transaction");
-        return;
+        return ctx.error("ERR Command not allowed inside a transaction");
     }
     // A busy script: only SHUTDOWN NOSAVE may stop the server.
     if req.save != Some(false) {
         if let Some(e) = crate::scripting::busy::busy_error() {
-            ctx.error(e);
-            return;
+            return ctx.error(e);
         }
     }
-    ctx.srv.shutdown = Some(req);
-    // The reply is the connection closing, as with Redis.
-    ctx.client.flags |= cflags::CLOSE_AFTER_REPLY;
+    // The client waits for the outcome: the connection closing when the
+    // server exits, an error when the shutdown fails or is aborted.
+    sd::block_client(ctx.srv, ctx.client);
+    if ctx.srv.shutdown.is_none() || req.save == Some(false) {
+        ctx.srv.shutdown = Some(req);
+    }
 }
 
 fn bgrewriteaof(ctx: &mut Ctx, _argv: &[Bytes]) {

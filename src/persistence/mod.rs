@@ -8,6 +8,7 @@ pub mod compact;
 pub mod loading;
 pub mod lzf;
 pub mod rdb;
+pub mod shutdown;
 
 use std::io::Write;
 
@@ -44,6 +45,10 @@ pub struct State {
     pub info: child::Info,
     /// The load in progress, while `srv.loading`.
     pub load: LoadProgress,
+    /// A shutdown waiting for replicas to catch up.
+    pub shutdown: Option<shutdown::Pending>,
+    /// Clients blocked in SHUTDOWN: (id, slot).
+    pub shutdown_blocked: Vec<(u64, usize)>,
 }
 
 impl Default for State {
@@ -64,6 +69,8 @@ impl Default for State {
             retry_after: 0,
             info: child::Info::new(),
             load: LoadProgress::default(),
+            shutdown: None,
+            shutdown_blocked: Vec::new(),
         }
     }
 }

@@ -669,18 +669,23 @@ pub fn before_sleep(r: &mut Reactor) {
     if r.srv.repl.get_ack {
         let paused = r.srv.pause_kind.is_some() && crate::util::mstime() < r.srv.pause_until;
         if !paused {
-            r.srv.repl.get_ack = false;
-            let db = r.srv.repl.slaveseldb;
-            r.srv.repl.feed_command(
-                db,
-                &[
-                    Bytes::from_static(b"REPLCONF"),
-                    Bytes::from_static(b"GETACK"),
-                    Bytes::from_static(b"*"),
-                ],
-            );
+            send_getack(&mut r.srv);
         }
     }
+}
+
+/// Ask every replica for its offset (REPLCONF GETACK *).
+pub fn send_getack(srv: &mut Server) {
+    srv.repl.get_ack = false;
+    let db = srv.repl.slaveseldb;
+    srv.repl.feed_command(
+        db,
+        &[
+            Bytes::from_static(b"REPLCONF"),
+            Bytes::from_static(b"GETACK"),
+            Bytes::from_static(b"*"),
+        ],
+    );
 }
 
 /// Reply to the WAIT clients that have their ACKs or timed out.

@@ -324,8 +324,11 @@ impl Reactor {
                     self.srv.shutdown = Some(Default::default());
                 }
             }
-            if let Some(req) = self.srv.shutdown {
-                if let Some(code) = self.prepare_shutdown(req) {
+            if self.srv.shutdown.is_some()
+                || self.srv.persist.shutdown.is_some()
+                || !self.srv.persist.shutdown_blocked.is_empty()
+            {
+                if let Some(code) = crate::persistence::shutdown::step(self) {
                     return code;
                 }
             }
@@ -774,33 +777,9 @@ impl Reactor {
         }
     }
 
-    /// Steps before exit. Returns the exit code when the server must stop
-    /// now, None when shutdown was refused.
-    fn prepare_shutdown(&mut self, req: super::ShutdownRequest) -> Option<i32> {
-        warn!("User requested shutdown...");
-        self.srv.shutdown = None;
-        crate::persistence::aof::shutdown(&mut self.srv);
-        if self.srv.persist.child_pid != -1 {
-            warn!("There is a child saving an .rdb. Killing it!");
-            // SAFETY: signalling our own child.
-            unsafe { libc::kill(self.srv.persist.child_pid, libc::SIGUSR1) };
-            self.srv.persist.child_pid = -1;
-            self.srv.persist.child_type = crate::persistence::ChildType::None;
-        }
-        let want_save = match req.save {
-            Some(s) => s,
-            None => crate::persistence::has_save_points(&self.srv),
-        };
-        if want_save {
-            info!("Saving the final RDB snapshot before exiting.");
-            if let Err(e) = crate::persistence::save(&mut self.srv) {
-                warn!("Error trying to save the DB, can't exit: {}", e);
-                if !req.force {
-                    warn!("Errors trying to shut down the server. Check the logs for more information.");
-                    return None;
-                }
-            }
-        }
+    /// The last steps of a shutdown, once the data is safe (see
+    /// persistence::shutdown). Returns the exit code.
+    pub fn exit_cleanup(&mut self) -> i32 {
         self.flush_writes();
         for l in &self.listeners {
             if let Listener::Unix(_, path) = l {
@@ -816,7 +795,7 @@ impl Reactor {
             let _ = std::fs::remove_file(&pidfile);
         }
         warn!("Redis is now ready to exit, bye bye...");
-        Some(0)
+        0
     }
 
     /// Put listeners bound by CONFIG SET in place of the TCP ones.
