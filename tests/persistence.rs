@@ -470,3 +470,33 @@ fn shutdown_waits_for_a_lagging_replica_and_can_be_aborted() {
         .log()
         .contains("1 of 1 replicas are in sync when shutting down."));
 }
+
+#[test]
+fn shutdown_abort_cancels_a_signal_and_a_second_sigint_exits_at_once() {
+    let mut s = Server::start_with(&["--save", "900 1"]);
+    let pid = s.child.id() as i32;
+    let mut r = s.raw();
+    // While cron is paused the SIGTERM is not acted upon: ABORT drops it.
+    r.call(&["DEBUG", "PAUSE-CRON", "1"]);
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(r.call(&["SHUTDOWN", "ABORT"]), "+OK\r\n");
+    r.call(&["DEBUG", "PAUSE-CRON", "0"]);
+    assert_eq!(r.call(&["PING"]), "+PONG\r\n");
+    assert!(s.log().contains("Shutdown manually aborted."));
+    // A slow final save (20 keys x 100 ms) interrupted by a second SIGINT:
+    // the server exits with an error and leaves no temp file behind.
+    for i in 0..20 {
+        r.call(&["SET", &i.to_string(), "v"]);
+    }
+    r.call(&["CONFIG", "SET", "rdb-key-save-delay", "100000"]);
+    let temp = s.dir.join(format!("temp-{pid}.rdb"));
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    wait_for("the final save to start", || temp.exists());
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let status = s.child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+    assert!(!temp.exists());
+    assert!(!s.dir.join("dump.rdb").exists());
+}

@@ -7,8 +7,10 @@
 
 use tracing::{info, warn};
 
+use std::sync::atomic::Ordering;
+
 use crate::server::client::cflags;
-use crate::server::reactor::Reactor;
+use crate::server::reactor::{Reactor, SHUTDOWN_ASAP, SHUTDOWN_SIGNAL};
 use crate::server::{PauseKind, Server, ShutdownRequest};
 
 /// A shutdown waiting for replicas (Redis's shutdown_mstime != 0).
@@ -29,11 +31,14 @@ pub fn block_client(srv: &mut Server, c: &mut crate::server::Client) {
 
 /// SHUTDOWN ABORT. False when no shutdown was in progress.
 pub fn abort(srv: &mut Server) -> bool {
+    // A signal not acted upon yet (DEBUG PAUSE-CRON) is dropped too.
+    let signalled = SHUTDOWN_SIGNAL.swap(0, Ordering::SeqCst) != 0;
     if srv.persist.shutdown.is_some() {
         cancel(srv);
-    } else if srv.shutdown.take().is_none() {
+    } else if srv.shutdown.take().is_none() && !signalled {
         return false;
     }
+    SHUTDOWN_ASAP.store(false, Ordering::SeqCst);
     info!("Shutdown manually aborted.");
     true
 }
@@ -140,6 +145,7 @@ fn finish(r: &mut Reactor, req: ShutdownRequest) -> Option<i32> {
     if child && srv.persist.child_type == super::ChildType::Rdb {
         warn!("There is a child saving an .rdb. Killing it!");
         super::kill_rdb_child(srv);
+        let _ = std::fs::remove_file(format!("temp-{}.rdb", srv.persist.child_pid));
         // The final save below must not wait for it.
         srv.persist.child_pid = -1;
         srv.persist.child_type = super::ChildType::None;
@@ -183,6 +189,7 @@ fn failed(srv: &mut Server) -> Option<i32> {
 /// next `step`.
 fn cancel(srv: &mut Server) {
     srv.shutdown = None;
+    SHUTDOWN_ASAP.store(false, Ordering::SeqCst);
     if let Some(p) = srv.persist.shutdown.take() {
         (srv.pause_kind, srv.pause_until) = p.saved_pause;
         if srv.pause_kind.is_none() {
@@ -210,5 +217,46 @@ fn fail_blocked(r: &mut Reactor) {
             r.process_input(slot);
             r.srv.flush_slots.push(slot);
         }
+    }
+}
+
+/// From the signal handler, on a second SIGINT: remove the temp file of a
+/// final save in progress and exit with an error ("You insist"). Only
+/// async-signal-safe calls: the path is built on the stack.
+pub fn insist_exit() -> ! {
+    const MSG: &[u8] = b"You insist... exiting now.\n";
+    let mut path = [0u8; 40];
+    let mut n = 0;
+    for &b in b"temp-" {
+        path[n] = b;
+        n += 1;
+    }
+    // SAFETY: getpid, write, unlink and _exit are async-signal-safe; `path`
+    // is NUL-terminated (the buffer is zeroed and never filled up).
+    unsafe {
+        let pid = libc::getpid() as u32;
+        let mut digits = [0u8; 10];
+        let mut d = 0;
+        let mut p = pid;
+        loop {
+            digits[d] = b'0' + (p % 10) as u8;
+            d += 1;
+            p /= 10;
+            if p == 0 {
+                break;
+            }
+        }
+        while d > 0 {
+            d -= 1;
+            path[n] = digits[d];
+            n += 1;
+        }
+        for &b in b".rdb" {
+            path[n] = b;
+            n += 1;
+        }
+        libc::write(1, MSG.as_ptr() as *const libc::c_void, MSG.len());
+        libc::unlink(path.as_ptr() as *const libc::c_char);
+        libc::_exit(1)
     }
 }

@@ -27,7 +27,16 @@ const COMMANDS_PER_TURN: usize = 1024;
 pub static SHUTDOWN_SIGNAL: AtomicI32 = AtomicI32::new(0);
 static SIGNALS_INSTALLED: AtomicBool = AtomicBool::new(false);
 
+/// Set from the first SIGTERM/SIGINT until that shutdown ends or is
+/// cancelled (Redis's shutdown_asap).
+pub static SHUTDOWN_ASAP: AtomicBool = AtomicBool::new(false);
+
 extern "C" fn on_signal(sig: libc::c_int) {
+    if sig == libc::SIGINT && SHUTDOWN_ASAP.load(Ordering::SeqCst) {
+        // A second SIGINT: exit at once, without the final save.
+        crate::persistence::shutdown::insist_exit();
+    }
+    SHUTDOWN_ASAP.store(true, Ordering::SeqCst);
     SHUTDOWN_SIGNAL.store(sig, Ordering::SeqCst);
 }
 
@@ -312,7 +321,11 @@ impl Reactor {
         self.expose_io();
         let mut events = Events::with_capacity(1024);
         loop {
-            let sig = SHUTDOWN_SIGNAL.swap(0, Ordering::SeqCst);
+            // Like Redis's serverCron, DEBUG PAUSE-CRON defers signals.
+            let sig = match self.srv.pause_cron {
+                true => 0,
+                false => SHUTDOWN_SIGNAL.swap(0, Ordering::SeqCst),
+            };
             if sig != 0 {
                 let name = if sig == libc::SIGINT {
                     "SIGINT"
