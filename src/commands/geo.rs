@@ -476,6 +476,129 @@ fn points_in_shape(z: &ZSet, shape: &Shape, limit: usize) -> Vec<Point> {
     out
 }
 
+/// Redis's pqsort (Bentley-McIlroy quicksort that only recurses into
+/// partitions overlapping ranks 0..=last), so that members at equal
+/// distances come out in the same order as in Redis.
+fn partial_sort<T>(v: &mut [T], cmp: &impl Fn(&T, &T) -> i32, last: usize) {
+    let n = v.len();
+    pqsort_part(v, 0, n, cmp, 0, last);
+}
+
+fn med3<T>(v: &[T], a: usize, b: usize, c: usize, cmp: &impl Fn(&T, &T) -> i32) -> usize {
+    if cmp(&v[a], &v[b]) < 0 {
+        if cmp(&v[b], &v[c]) < 0 {
+            b
+        } else if cmp(&v[a], &v[c]) < 0 {
+            c
+        } else {
+            a
+        }
+    } else if cmp(&v[b], &v[c]) > 0 {
+        b
+    } else if cmp(&v[a], &v[c]) < 0 {
+        a
+    } else {
+        c
+    }
+}
+
+fn vecswap<T>(v: &mut [T], a: usize, b: usize, n: usize) {
+    for i in 0..n {
+        v.swap(a + i, b + i);
+    }
+}
+
+/// Sorts v[a..a+n]; `lr..=rr` are the ranks that must end up in place.
+fn pqsort_part<T>(
+    v: &mut [T],
+    mut a: usize,
+    mut n: usize,
+    cmp: &impl Fn(&T, &T) -> i32,
+    lr: usize,
+    rr: usize,
+) {
+    // Whether the partition [l, l+len) holds any wanted rank.
+    let wanted = |l: usize, len: usize| {
+        let r = l + len - 1;
+        !((lr < l && rr < l) || (lr > r && rr > r))
+    };
+    loop {
+        if n < 7 {
+            for pm in a + 1..a + n {
+                let mut pl = pm;
+                while pl > a && cmp(&v[pl - 1], &v[pl]) > 0 {
+                    v.swap(pl, pl - 1);
+                    pl -= 1;
+                }
+            }
+            return;
+        }
+        let mut pm = a + n / 2;
+        if n > 7 {
+            let mut pl = a;
+            let mut pn = a + n - 1;
+            if n > 40 {
+                let d = n / 8;
+                pl = med3(v, pl, pl + d, pl + 2 * d, cmp);
+                pm = med3(v, pm - d, pm, pm + d, cmp);
+                pn = med3(v, pn - 2 * d, pn - d, pn, cmp);
+            }
+            pm = med3(v, pl, pm, pn, cmp);
+        }
+        v.swap(a, pm);
+        let (mut pa, mut pb) = (a + 1, a + 1);
+        let (mut pc, mut pd) = (a + n - 1, a + n - 1);
+        loop {
+            while pb <= pc {
+                let c = cmp(&v[pb], &v[a]);
+                if c > 0 {
+                    break;
+                }
+                if c == 0 {
+                    v.swap(pa, pb);
+                    pa += 1;
+                }
+                pb += 1;
+            }
+            while pb <= pc {
+                let c = cmp(&v[pc], &v[a]);
+                if c < 0 {
+                    break;
+                }
+                if c == 0 {
+                    v.swap(pc, pd);
+                    pd -= 1;
+                }
+                pc -= 1;
+            }
+            if pb > pc {
+                break;
+            }
+            v.swap(pb, pc);
+            pb += 1;
+            pc -= 1;
+        }
+        let pn = a + n;
+        let r = (pa - a).min(pb - pa);
+        vecswap(v, a, pb - r, r);
+        let r = (pd - pc).min(pn - pd - 1);
+        vecswap(v, pb, pn - r, r);
+        let r = pb - pa;
+        if r > 1 && wanted(a, r) {
+            pqsort_part(v, a, r, cmp, lr, rr);
+        }
+        let r = pd - pc;
+        if r > 1 {
+            a = pn - r;
+            n = r;
+            if wanted(a, r) {
+                continue;
+            }
+        }
+        return;
+    }
+}
+
 fn georadius_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
     let v = Variant {
         from: From::Coords,
@@ -720,10 +843,29 @@ fn search_generic(ctx: &mut Ctx, argv: &[Bytes], src: usize, v: Variant) {
     } else {
         points.len().min(count as usize)
     };
-    match sort {
-        Sort::None => {}
-        Sort::Asc => points.sort_by(|a, b| a.dist.total_cmp(&b.dist)),
-        Sort::Desc => points.sort_by(|a, b| b.dist.total_cmp(&a.dist)),
+    if sort != Sort::None {
+        let asc = |a: &Point, b: &Point| {
+            if a.dist > b.dist {
+                1
+            } else if a.dist == b.dist {
+                0
+            } else {
+                -1
+            }
+        };
+        let cmp = |a: &Point, b: &Point| {
+            if sort == Sort::Asc {
+                asc(a, b)
+            } else {
+                -asc(a, b)
+            }
+        };
+        if returned == points.len() {
+            // glibc's qsort is a merge sort: stable, as sort_by.
+            points.sort_by(|a, b| cmp(a, b).cmp(&0));
+        } else {
+            partial_sort(&mut points, &cmp, returned - 1);
+        }
     }
     points.truncate(returned);
     for p in &mut points {
@@ -776,6 +918,21 @@ mod tests {
         assert_eq!(format_distance(0.00015), "0.0001");
         assert_eq!(format_distance(0.775), "0.7750");
         assert_eq!(format_distance(12.3), "12.3000");
+    }
+
+    #[test]
+    fn partial_sort_orders_the_prefix() {
+        let cmp = |a: &(u32, u32), b: &(u32, u32)| (a.0 as i32) - (b.0 as i32);
+        for n in [1usize, 5, 7, 8, 41, 200] {
+            let mut v: Vec<(u32, u32)> = (0..n as u32).map(|i| ((i * 7919) % 13, i)).collect();
+            let mut sorted = v.clone();
+            sorted.sort_by_key(|e| e.0);
+            let k = n.div_ceil(3);
+            partial_sort(&mut v, &cmp, k - 1);
+            let keys: Vec<u32> = v[..k].iter().map(|e| e.0).collect();
+            let want: Vec<u32> = sorted[..k].iter().map(|e| e.0).collect();
+            assert_eq!(keys, want, "n={n}");
+        }
     }
 
     #[test]
