@@ -319,8 +319,9 @@ fn cat_value(out: &mut Vec<u8>, v: &LuaValue, depth: usize) {
         LuaValue::Table(t) => {
             let (mut arr, mut full) = (Vec::new(), Vec::new());
             let mut is_array = true;
-            let mut expected = 1i64;
-            for (k, val) in t.clone().pairs::<LuaValue, LuaValue>().flatten() {
+            let table = t.clone();
+            let pairs = table.pairs::<LuaValue, LuaValue>().flatten();
+            for (expected, (k, val)) in (1i64..).zip(pairs) {
                 let idx = match k {
                     LuaValue::Integer(n) => Some(n as f64),
                     LuaValue::Number(n) => Some(n),
@@ -338,7 +339,6 @@ fn cat_value(out: &mut Vec<u8>, v: &LuaValue, depth: usize) {
                 cat_value(&mut full, &k, depth + 1);
                 full.extend_from_slice(b"]=");
                 cat_value(&mut full, &val, depth + 1);
-                expected += 1;
             }
             out.push(b'{');
             out.extend_from_slice(if is_array { &arr } else { &full });
