@@ -319,8 +319,8 @@ fn cat_value(out: &mut Vec<u8>, v: &LuaValue, depth: usize) {
         LuaValue::Table(t) => {
             let (mut arr, mut full) = (Vec::new(), Vec::new());
             let mut is_array = true;
-            let mut expected = 1i64;
-            for (k, val) in t.clone().pairs::<LuaValue, LuaValue>().flatten() {
+            let entries = t.pairs::<LuaValue, LuaValue>().flatten();
+            for (expected, (k, val)) in (1i64..).zip(entries) {
                 let idx = match k {
                     LuaValue::Integer(n) => Some(n as f64),
                     LuaValue::Number(n) => Some(n),
@@ -338,7 +338,6 @@ fn cat_value(out: &mut Vec<u8>, v: &LuaValue, depth: usize) {
                 cat_value(&mut full, &k, depth + 1);
                 full.extend_from_slice(b"]=");
                 cat_value(&mut full, &val, depth + 1);
-                expected += 1;
             }
             out.push(b'{');
             out.extend_from_slice(if is_array { &arr } else { &full });
