@@ -411,3 +411,20 @@ fn script_debug_forked_session_rolls_back() {
     // The child's write is gone with it.
     assert_eq!(o.call(&["EXISTS", "y"]), ":0\r\n");
 }
+
+/// DEBUG RELOAD NOFLUSH loads the file over what exists: a function
+/// library already there fails it unless MERGE is given.
+#[test]
+fn debug_reload_noflush_needs_merge_for_existing_libraries() {
+    let s = Server::start();
+    let mut r = s.raw();
+    let lib = "#!lua name=test\nredis.register_function('test', function() return 'hello' end)";
+    assert_eq!(r.call(&["FUNCTION", "LOAD", lib]), "$4\r\ntest\r\n");
+    assert_eq!(r.call(&["DEBUG", "RELOAD"]), "+OK\r\n");
+    assert_eq!(
+        r.call(&["DEBUG", "RELOAD", "NOFLUSH"]),
+        "-ERR Error trying to load the RDB dump, check server logs.\r\n"
+    );
+    assert_eq!(r.call(&["DEBUG", "RELOAD", "NOFLUSH", "MERGE"]), "+OK\r\n");
+    assert_eq!(r.call(&["FCALL", "test", "0"]), "$5\r\nhello\r\n");
+}

@@ -68,3 +68,29 @@ fn watch_is_invalidated_by_another_client() {
     assert_eq!(a.call(&["LLEN", "l"]), "+QUEUED\r\n");
     assert_eq!(a.call(&["EXEC"]), "*1\r\n:3\r\n");
 }
+
+/// SWAPDB bringing an already expired key where the watched one was
+/// missing changes nothing logically: EXEC runs (Redis 7.0).
+#[test]
+fn swapdb_with_expired_key_for_missing_watched_key_keeps_exec() {
+    let s = Server::start();
+    let mut r = s.raw();
+    assert_eq!(r.call(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), "+OK\r\n");
+    assert_eq!(r.call(&["SET", "x", "foo", "PX", "1"]), "+OK\r\n");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    assert_eq!(r.call(&["SELECT", "1"]), "+OK\r\n");
+    assert_eq!(r.call(&["WATCH", "x"]), "+OK\r\n");
+    assert_eq!(r.call(&["SWAPDB", "0", "1"]), "+OK\r\n");
+    assert_eq!(r.call(&["MULTI"]), "+OK\r\n");
+    assert_eq!(r.call(&["PING"]), "+QUEUED\r\n");
+    assert_eq!(r.call(&["EXEC"]), "*1\r\n+PONG\r\n");
+    // A live key swapped in does touch it.
+    assert_eq!(r.call(&["SELECT", "0"]), "+OK\r\n");
+    assert_eq!(r.call(&["SET", "y", "1"]), "+OK\r\n");
+    assert_eq!(r.call(&["SELECT", "1"]), "+OK\r\n");
+    assert_eq!(r.call(&["WATCH", "y"]), "+OK\r\n");
+    assert_eq!(r.call(&["SWAPDB", "0", "1"]), "+OK\r\n");
+    assert_eq!(r.call(&["MULTI"]), "+OK\r\n");
+    assert_eq!(r.call(&["PING"]), "+QUEUED\r\n");
+    assert_eq!(r.call(&["EXEC"]), "*-1\r\n");
+}

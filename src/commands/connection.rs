@@ -26,7 +26,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "echo",
         arity: 2,
-        flags: "fast",
+        flags: "loading stale fast",
         handler: echo,
         summary: "Echo the given string",
         ..BASE

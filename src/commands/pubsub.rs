@@ -355,9 +355,27 @@ pub fn publish_message(
         }
     }
     let kind: &[u8] = if shard { b"smessage" } else { b"message" };
+    // A channel message is encoded once per protocol and copied to each
+    // subscriber (they are the same bytes for everyone).
+    let mut encoded: [Option<Vec<u8>>; 2] = [None, None];
     for (id, pat) in targets {
-        let write = |c: &mut Client| match &pat {
-            None => deliver(c, &[kind, channel, msg]),
+        let mut write = |c: &mut Client| match &pat {
+            None => {
+                let bytes = encoded[(c.reply.resp >= 3) as usize].get_or_insert_with(|| {
+                    let mut r = crate::protocol::Reply {
+                        buf: Vec::with_capacity(channel.len() + msg.len() + 32),
+                        resp: c.reply.resp,
+                        pushed: false,
+                    };
+                    r.push(3);
+                    for p in [kind, channel, msg] {
+                        r.bulk(p);
+                    }
+                    r.buf
+                });
+                c.reply.pushed = true;
+                c.reply.buf.extend_from_slice(bytes);
+            }
             Some(p) => deliver(c, &[b"pmessage", p, channel, msg]),
         };
         match current.as_deref_mut() {

@@ -139,7 +139,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "fcall_ro",
         arity: -3,
-        flags: "noscript skip_monitor no_mandatory_keys stale",
+        flags: "noscript skip_monitor no_mandatory_keys stale readonly",
         handler: fcall,
         getkeys: Some(fcall_keys),
         summary: "Invoke a read-only function",
@@ -373,6 +373,14 @@ fn eval_generic(ctx: &mut Ctx, argv: &[Bytes], by_sha: bool, ro: bool) {
             ctx.error(e);
             return;
         }
+    } else if crate::scripting::running_stale(ctx.srv) {
+        // A script without a shebang (EVAL's compatibility mode) is let in
+        // by EVAL's stale flag but refused here, as Redis does.
+        ctx.srv.lua = Some(eng);
+        ctx.error(
+            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+        );
+        return;
     }
     crate::scripting::busy::set_command(argv);
     let res = eng.run(ctx, &sha, keys, args, ro || no_writes, allow_oom);

@@ -210,33 +210,13 @@ pub fn reply_value(r: &mut crate::protocol::Reply, v: &Value) {
     match v {
         Value::Int(n) => {
             let mut buf = [0u8; 24];
-            let s = fmt_i64(*n, &mut buf);
+            let s = crate::util::fmt_i64(*n, &mut buf);
             r.bulk(s);
         }
         Value::Str(s) => r.bulk(s),
         Value::Raw(s) => r.bulk(s),
         _ => r.null(),
     }
-}
-
-/// Decimal digits of n into buf; returns the used slice.
-fn fmt_i64(n: i64, buf: &mut [u8; 24]) -> &[u8] {
-    let mut i = buf.len();
-    let neg = n < 0;
-    let mut u = n.unsigned_abs();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (u % 10) as u8;
-        u /= 10;
-        if u == 0 {
-            break;
-        }
-    }
-    if neg {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    &buf[i..]
 }
 
 /// The string at `key`: Ok(None) missing, Err(()) wrong type (not replied).
@@ -673,7 +653,7 @@ fn strlen(ctx: &mut Ctx, argv: &[Bytes]) {
         Some(o) => match &o.val {
             Value::Int(n) => {
                 let mut buf = [0u8; 24];
-                fmt_i64(*n, &mut buf).len()
+                crate::util::fmt_i64(*n, &mut buf).len()
             }
             v => match v.string_bytes() {
                 Some(b) => b.len(),

@@ -13,16 +13,13 @@ pub struct Reply {
     pub pushed: bool,
 }
 
+/// `<prefix><n>\r\n`, formatted without allocating (every reply header
+/// goes through here).
 fn push_int(buf: &mut Vec<u8>, prefix: u8, n: i64) {
+    let mut tmp = [0u8; 24];
     buf.push(prefix);
-    let mut tmp = itoa_buf(n);
-    buf.extend_from_slice(tmp.as_bytes());
+    buf.extend_from_slice(crate::util::fmt_i64(n, &mut tmp));
     buf.extend_from_slice(b"\r\n");
-    tmp.clear();
-}
-
-fn itoa_buf(n: i64) -> String {
-    n.to_string()
 }
 
 impl Reply {

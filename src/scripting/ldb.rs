@@ -319,9 +319,8 @@ fn cat_value(out: &mut Vec<u8>, v: &LuaValue, depth: usize) {
         LuaValue::Table(t) => {
             let (mut arr, mut full) = (Vec::new(), Vec::new());
             let mut is_array = true;
-            let table = t.clone();
-            let pairs = table.pairs::<LuaValue, LuaValue>().flatten();
-            for (expected, (k, val)) in (1i64..).zip(pairs) {
+            let entries = t.pairs::<LuaValue, LuaValue>().flatten();
+            for (expected, (k, val)) in (1i64..).zip(entries) {
                 let idx = match k {
                     LuaValue::Integer(n) => Some(n as f64),
                     LuaValue::Number(n) => Some(n),

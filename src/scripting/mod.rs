@@ -56,6 +56,42 @@ pub struct LuaEngine {
     registering: Rc<RefCell<Vec<Registered>>>,
     /// Callbacks of loaded library functions, by function name.
     pub lib_funcs: HashMap<String, Function>,
+    /// What every run uses, made once (redis.call, redis.pcall and
+    /// redis.setresp are installed with it).
+    api: RunApi,
+}
+
+struct RunApi {
+    handler: Function,
+    xpcall: Function,
+}
+
+/// The running script's context for redis.call / redis.setresp, set for
+/// the duration of a run (the API functions are made once, so they find
+/// the command's state here rather than capturing it).
+struct Current {
+    ctx: *mut std::ffi::c_void,
+    fake: *mut Client,
+    mode: Mode,
+}
+
+thread_local! {
+    static CURRENT: std::cell::Cell<Option<Current>> = const { std::cell::Cell::new(None) };
+}
+
+/// Run `f` with the running script's context.
+fn with_current<R>(f: impl FnOnce(&mut Ctx<'static>, &mut Client, Mode) -> R) -> Option<R> {
+    let cur = CURRENT.with(|c| c.take())?;
+    // SAFETY: set by run_inner for the duration of xpcall, pointing at
+    // live objects borrowed by it; the API is only reachable from the
+    // script then, and taking the Cell stops a nested use from aliasing.
+    let res = f(
+        unsafe { &mut *(cur.ctx as *mut Ctx<'static>) },
+        unsafe { &mut *cur.fake },
+        cur.mode,
+    );
+    CURRENT.with(|c| c.set(Some(cur)));
+    Some(res)
 }
 
 /// A function registered with redis.register_function.
@@ -570,6 +606,7 @@ impl LuaEngine {
             ))?;
         // Every 100k instructions: check for timeout and SCRIPT KILL.
         busy::install(&lua);
+        let api = RunApi::new(&lua, &env)?;
         Ok(LuaEngine {
             lua,
             env,
@@ -581,6 +618,7 @@ impl LuaEngine {
             lib_mode,
             registering,
             lib_funcs: HashMap::new(),
+            api,
         })
     }
 
@@ -640,14 +678,7 @@ impl LuaEngine {
         let Some(func) = self.funcs.get(sha).cloned() else {
             return RunResult::Error("NOSCRIPT No matching script. Please use EVAL.".into());
         };
-        let set = (|| -> mlua::Result<()> {
-            let lua = &self.lua;
-            let k = string_table(lua, keys)?;
-            let a = string_table(lua, args)?;
-            self.env.raw_set("KEYS", k)?;
-            self.env.raw_set("ARGV", a)
-        })();
-        if let Err(e) = set {
+        if let Err(e) = set_keys_argv(&self.lua, &self.env, keys, args) {
             return RunResult::Error(format!("ERR {}", lua_error_text(&e)));
         }
         self.execute(
@@ -791,79 +822,87 @@ impl LuaEngine {
         sha: &str,
         mode: Mode,
     ) -> mlua::Result<RunResult> {
-        let lua = &self.lua;
-        let state = RefCell::new((ctx, fake));
-        let env = self.env.clone();
+        let api = &self.api;
+        let prev = CURRENT.with(|c| {
+            c.replace(Some(Current {
+                ctx: ctx as *mut Ctx<'_> as *mut std::ffi::c_void,
+                fake: fake as *mut Client,
+                mode,
+            }))
+        });
+        let res = api.xpcall.call::<MultiValue>((func, api.handler.clone()));
+        CURRENT.with(|c| c.set(prev));
+        let mut it = res?.into_iter();
+        let ok = matches!(it.next(), Some(LuaValue::Boolean(true)));
+        let val = it.next().unwrap_or(LuaValue::Nil);
+        if !ok {
+            let msg = convert::error_from_lua(&val, sha);
+            return Ok(match &val {
+                LuaValue::Table(t) if !convert::counts_in_stats(t) => RunResult::ErrorCounted(msg),
+                _ => RunResult::Error(msg),
+            });
+        }
+        let mut out = crate::protocol::Reply {
+            buf: Vec::new(),
+            resp: ctx.client.reply.resp,
+            pushed: false,
+        };
+        let mut errors = Vec::new();
+        convert::lua_to_reply(&val, &mut out, fake.reply.resp == 3, 0, &mut errors);
+        for e in errors {
+            if e.is_empty() {
+                ctx.srv.stats.cur_cmd_error = true;
+            } else {
+                ctx.srv.stats.record_error(&e);
+            }
+        }
+        Ok(RunResult::Reply(out.buf))
+    }
+}
+
+impl RunApi {
+    fn new(lua: &Lua, env: &Table) -> mlua::Result<RunApi> {
         let redis_ro: Table = env.get("redis")?;
         // The read-only proxy's backing table holds the functions.
         let redis: Table = redis_ro
             .metatable()
             .and_then(|m| m.get::<Table>("__index").ok())
             .unwrap_or(redis_ro);
-        let handler: Function = env.get("__redis__err__handler")?;
-        let out = lua.scope(|scope| {
-            let call = scope.create_function(|lua, (argv, n): (Table, i64)| {
-                let mut st = state.borrow_mut();
-                let (ctx, fake) = &mut *st;
+        let call = lua.create_function(|lua, (argv, n): (Table, i64)| {
+            with_current(|ctx, fake, mode| {
                 script_call(lua, ctx, fake, &argv, n.max(0) as usize, mode)
-            })?;
-            let setresp = scope.create_function(|_, v: LuaValue| {
-                let n = match v {
-                    LuaValue::Integer(n) => n,
-                    LuaValue::Number(n) => n as i64,
-                    _ => 0,
-                };
-                if n != 2 && n != 3 {
-                    return Err(api_error("RESP version must be 2 or 3."));
-                }
-                state.borrow_mut().1.reply.resp = n as u8;
-                Ok(())
-            })?;
-            lua.set_named_registry_value(RCALL_KEY, call)?;
-            // SAFETY: plain Lua C functions using only the stack API.
-            let c = unsafe { lua.create_c_function(redis_call_raise)? };
-            let p = unsafe { lua.create_c_function(redis_call_protected)? };
-            redis.raw_set("call", c)?;
-            redis.raw_set("pcall", p)?;
-            redis.raw_set("setresp", setresp)?;
-            let xpcall: Function = lua.globals().get("xpcall")?;
-            let res: MultiValue = xpcall.call((func, handler))?;
-            let mut it = res.into_iter();
-            let ok = matches!(it.next(), Some(LuaValue::Boolean(true)));
-            let val = it.next().unwrap_or(LuaValue::Nil);
-            let st = state.borrow();
-            let resp3_script = st.1.reply.resp == 3;
-            let client_resp = st.0.client.reply.resp;
-            if !ok {
-                let msg = convert::error_from_lua(&val, sha);
-                return Ok(match &val {
-                    LuaValue::Table(t) if !convert::counts_in_stats(t) => {
-                        RunResult::ErrorCounted(msg)
-                    }
-                    _ => RunResult::Error(msg),
-                });
-            }
-            let mut out = crate::protocol::Reply {
-                buf: Vec::new(),
-                resp: client_resp,
-                pushed: false,
+            })
+            .unwrap_or_else(|| {
+                Err(api_error(
+                    "redis.call can only be called inside a script invocation",
+                ))
+            })
+        })?;
+        lua.set_named_registry_value(RCALL_KEY, call)?;
+        let setresp = lua.create_function(|_, v: LuaValue| {
+            let n = match v {
+                LuaValue::Integer(n) => n,
+                LuaValue::Number(n) => n as i64,
+                _ => 0,
             };
-            let mut errors = Vec::new();
-            convert::lua_to_reply(&val, &mut out, resp3_script, 0, &mut errors);
-            drop(st);
-            let mut st = state.borrow_mut();
-            for e in errors {
-                if e.is_empty() {
-                    st.0.srv.stats.cur_cmd_error = true;
-                } else {
-                    st.0.srv.stats.record_error(&e);
-                }
+            if n != 2 && n != 3 {
+                return Err(api_error("RESP version must be 2 or 3."));
             }
-            Ok(RunResult::Reply(out.buf))
-        });
-        redis.raw_set("call", LuaValue::Nil)?;
-        redis.raw_set("pcall", LuaValue::Nil)?;
-        out
+            with_current(|_, fake, _| fake.reply.resp = n as u8);
+            Ok(())
+        })?;
+        // Installed for good: outside a run they find no context and fail
+        // (a library's load-time code has its own `redis` without them).
+        // SAFETY: plain Lua C functions using only the stack API.
+        redis.raw_set("call", unsafe { lua.create_c_function(redis_call_raise)? })?;
+        redis.raw_set("pcall", unsafe {
+            lua.create_c_function(redis_call_protected)?
+        })?;
+        redis.raw_set("setresp", setresp)?;
+        Ok(RunApi {
+            handler: env.get("__redis__err__handler")?,
+            xpcall: lua.globals().get("xpcall")?,
+        })
     }
 }
 
@@ -926,6 +965,28 @@ fn string_table(lua: &Lua, items: &[Bytes]) -> mlua::Result<Table> {
     )
 }
 
+/// env.KEYS and env.ARGV for an EVAL, built with the C API in one
+/// protected call (through mlua each string and table costs a reference).
+fn set_keys_argv(lua: &Lua, env: &Table, keys: &[Bytes], args: &[Bytes]) -> mlua::Result<()> {
+    use mlua::ffi;
+    // SAFETY: stack-only API calls inside mlua's protected call, whose one
+    // argument (index 1) is env; nothing is left on the stack.
+    unsafe {
+        lua.exec_raw::<()>(env, |l| {
+            for (name, items) in [(c"KEYS", keys), (c"ARGV", args)] {
+                ffi::lua_pushstring(l, name.as_ptr());
+                ffi::lua_createtable(l, items.len() as _, 0);
+                for (i, it) in items.iter().enumerate() {
+                    ffi::lua_pushlstring(l, it.as_ptr().cast(), it.len());
+                    ffi::lua_rawseti(l, -2, (i + 1) as _);
+                }
+                ffi::lua_rawset(l, 1);
+            }
+            ffi::lua_settop(l, 0);
+        })
+    }
+}
+
 /// Run the registered command bridge with this call's arguments, leaving
 /// (value, is_error) on the stack.
 /// The arguments travel in one table (plus their count): a call with many
@@ -978,6 +1039,15 @@ pub fn lua_error_text(e: &mlua::Error) -> String {
         mlua::Error::CallbackError { cause, .. } => lua_error_text(cause),
         other => other.to_string(),
     }
+}
+
+/// A replica cut off from its master that must not serve stale data.
+pub fn running_stale(srv: &crate::server::Server) -> bool {
+    srv.repl
+        .link
+        .as_ref()
+        .is_some_and(|l| l.state != crate::replication::replica::LinkState::Connected)
+        && !srv.config.get_bool("replica-serve-stale-data")
 }
 
 /// redis.call / redis.pcall: run one command; returns (value, is_error).
@@ -1084,13 +1154,7 @@ fn script_call(
     }
     // A replica cut off from its master serves only stale-flagged commands
     // (the script itself was let in by its allow-stale flag).
-    let stale = srv
-        .repl
-        .link
-        .as_ref()
-        .is_some_and(|l| l.state != crate::replication::replica::LinkState::Connected)
-        && !srv.config.get_bool("replica-serve-stale-data");
-    if stale && !cmd.has(flags::STALE) {
+    if running_stale(srv) && !cmd.has(flags::STALE) {
         return refuse(
             srv,
             id,
