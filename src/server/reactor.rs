@@ -212,7 +212,7 @@ pub fn bind_tcp_listeners(config: &crate::config::Config) -> io::Result<Vec<TcpL
     if port == 0 {
         return Ok(listeners);
     }
-    for b in config.bind.clone() {
+    for b in &config.bind {
         let (optional, a) = match b.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, b.as_str()),
@@ -252,6 +252,18 @@ pub fn bind_tcp_listeners(config: &crate::config::Config) -> io::Result<Vec<TcpL
     Ok(listeners)
 }
 
+/// Register listeners with the poller; a listener's token is its index.
+fn register_listeners(reg: &mio::Registry, listeners: &mut [Listener]) -> io::Result<()> {
+    for (i, l) in listeners.iter_mut().enumerate() {
+        let tok = Token(LISTENER_BASE + i);
+        match l {
+            Listener::Tcp(t) => reg.register(t, tok, Interest::READABLE)?,
+            Listener::Unix(u, _) => reg.register(u, tok, Interest::READABLE)?,
+        }
+    }
+    Ok(())
+}
+
 impl Reactor {
     /// Bind every listener. On failure logs as Redis does and returns Err.
     pub fn new(srv: Server) -> io::Result<Reactor> {
@@ -289,13 +301,7 @@ impl Reactor {
                 }
             }
         }
-        for (i, l) in listeners.iter_mut().enumerate() {
-            let tok = Token(LISTENER_BASE + i);
-            match l {
-                Listener::Tcp(t) => poll.registry().register(t, tok, Interest::READABLE)?,
-                Listener::Unix(u, _) => poll.registry().register(u, tok, Interest::READABLE)?,
-            }
-        }
+        register_listeners(poll.registry(), &mut listeners)?;
         Ok(Reactor {
             poll,
             listeners,
@@ -823,15 +829,8 @@ impl Reactor {
         self.listeners.retain(|l| matches!(l, Listener::Unix(..)));
         let unix = std::mem::take(&mut self.listeners);
         self.listeners = new.into_iter().map(Listener::Tcp).chain(unix).collect();
-        for (i, l) in self.listeners.iter_mut().enumerate() {
-            let tok = Token(LISTENER_BASE + i);
-            let res = match l {
-                Listener::Tcp(t) => reg.register(t, tok, Interest::READABLE),
-                Listener::Unix(u, _) => reg.register(u, tok, Interest::READABLE),
-            };
-            if let Err(e) = res {
-                warn!("Failed to register a listening socket: {}", e);
-            }
+        if let Err(e) = register_listeners(reg, &mut self.listeners) {
+            warn!("Failed to register a listening socket: {}", e);
         }
         self.expose_io();
     }
