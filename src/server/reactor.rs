@@ -370,7 +370,7 @@ impl Reactor {
                     continue;
                 }
                 if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                    self.read_client(t);
+                    self.read_client(t, ev.is_read_closed() || ev.is_error());
                 }
                 if ev.is_writable() {
                     self.queue_write(t);
@@ -407,7 +407,11 @@ impl Reactor {
     }
 
     /// Read what the socket has (bounded), then run the commands.
-    fn read_client(&mut self, slot: usize) {
+    /// A short read means the socket is drained, so unless the peer has
+    /// closed (`drain`: its FIN must be seen as a 0-byte read) we stop
+    /// there instead of paying one more recv that only says EAGAIN;
+    /// edge-triggered readiness fires again when new bytes arrive.
+    fn read_client(&mut self, slot: usize, drain: bool) {
         let Some(c) = self.clients.get_mut(slot) else {
             return;
         };
@@ -430,15 +434,18 @@ impl Reactor {
                 .pending_bulk()
                 .unwrap_or(0)
                 .saturating_sub(c.query.len());
+            let asked;
             let r = if want >= 32 * 1024 {
                 let start = c.query.len();
                 let n = want.min(READ_PER_TURN);
+                asked = n;
                 c.query.resize(start + n, 0);
                 let r = c.conn.read(&mut c.query[start..]);
                 let got = *r.as_ref().unwrap_or(&0);
                 c.query.truncate(start + got);
                 r
             } else {
+                asked = self.scratch.len();
                 let r = c.conn.read(&mut self.scratch);
                 if let Ok(n) = r {
                     c.query.extend_from_slice(&self.scratch[..n]);
@@ -454,6 +461,9 @@ impl Reactor {
                     total += n;
                     c.net_in += n as u64;
                     self.srv.stats.net_input_bytes += n as u64;
+                    if n < asked && !drain {
+                        break;
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -522,7 +532,7 @@ impl Reactor {
             return;
         }
         // Unread socket data (we stopped at READ_PER_TURN) is read here.
-        self.read_client(slot);
+        self.read_client(slot, true);
     }
 
     /// Run the complete commands in a client's query buffer.
