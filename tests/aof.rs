@@ -8,27 +8,11 @@ use common::Server;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn dir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("ermine-aof-{}-{}", name, std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn info_field(r: &mut common::Raw, field: &str) -> String {
-    let info = r.call(&["INFO", "persistence"]);
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .unwrap_or("")
-        .trim()
-        .to_string()
-}
-
 fn wait_rewrite(r: &mut common::Raw) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        if info_field(r, "aof_rewrite_in_progress") == "0"
-            && info_field(r, "aof_rewrite_scheduled") == "0"
+        if r.info_field("aof_rewrite_in_progress") == "0"
+            && r.info_field("aof_rewrite_scheduled") == "0"
         {
             return;
         }
@@ -57,7 +41,7 @@ fn manifest(d: &std::path::Path) -> String {
 
 #[test]
 fn aof_survives_restart_and_rewrite() {
-    let d = dir("restart");
+    let d = common::temp_dir("aof-restart");
     let ds = d.to_str().unwrap();
     let digest;
     {
@@ -87,13 +71,13 @@ fn aof_survives_restart_and_rewrite() {
             "{}",
             String::from_utf8_lossy(&incr)
         );
-        assert_eq!(info_field(&mut r, "aof_enabled"), "1");
+        assert_eq!(r.info_field("aof_enabled"), "1");
         assert_eq!(
             r.call(&["BGREWRITEAOF"]),
             "+Background append only file rewriting started\r\n"
         );
         wait_rewrite(&mut r);
-        assert_eq!(info_field(&mut r, "aof_last_bgrewrite_status"), "ok");
+        assert_eq!(r.info_field("aof_last_bgrewrite_status"), "ok");
         assert_eq!(
             manifest(&d),
             "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
@@ -126,7 +110,7 @@ fn aof_survives_restart_and_rewrite() {
 
 #[test]
 fn aof_base_as_commands_without_preamble() {
-    let d = dir("nopre");
+    let d = common::temp_dir("aof-nopre");
     let ds = d.to_str().unwrap();
     let digest;
     {
@@ -206,7 +190,7 @@ fn start_fails(d: &std::path::Path, extra: &[&str]) -> String {
 
 #[test]
 fn torn_tail_is_truncated_or_fatal() {
-    let d = dir("torn");
+    let d = common::temp_dir("aof-torn");
     let ds = d.to_str().unwrap();
     {
         let s = Server::start_with(&[
@@ -271,7 +255,7 @@ fn torn_tail_is_truncated_or_fatal() {
 
 #[test]
 fn corrupt_aof_is_a_clear_fatal_error() {
-    let d = dir("corrupt");
+    let d = common::temp_dir("aof-corrupt");
     let ds = d.to_str().unwrap();
     {
         let s = Server::start_with(&[
@@ -330,18 +314,18 @@ fn corrupt_aof_is_a_clear_fatal_error() {
 
 #[test]
 fn config_set_appendonly_at_run_time() {
-    let d = dir("runtime");
+    let d = common::temp_dir("aof-runtime");
     let ds = d.to_str().unwrap();
     let digest;
     {
         let s = Server::start_with(&["--dir", ds]);
         let mut r = s.raw();
         fill(&mut r);
-        assert_eq!(info_field(&mut r, "aof_enabled"), "0");
+        assert_eq!(r.info_field("aof_enabled"), "0");
         assert_eq!(r.call(&["CONFIG", "SET", "appendonly", "yes"]), "+OK\r\n");
         assert_eq!(r.call(&["SET", "during", "1"]), "+OK\r\n");
         wait_rewrite(&mut r);
-        assert_eq!(info_field(&mut r, "aof_enabled"), "1");
+        assert_eq!(r.info_field("aof_enabled"), "1");
         assert_eq!(r.call(&["SET", "after", "2"]), "+OK\r\n");
         digest = r.call(&["DEBUG", "DIGEST"]);
         assert_eq!(
@@ -349,7 +333,7 @@ fn config_set_appendonly_at_run_time() {
             "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
         );
         assert_eq!(r.call(&["CONFIG", "SET", "appendonly", "no"]), "+OK\r\n");
-        assert_eq!(info_field(&mut r, "aof_enabled"), "0");
+        assert_eq!(r.info_field("aof_enabled"), "0");
         // Not in the AOF any more.
         assert_eq!(r.call(&["SET", "off", "3"]), "+OK\r\n");
     }
@@ -371,7 +355,7 @@ fn config_set_appendonly_at_run_time() {
 
 #[test]
 fn bgsave_and_bgrewriteaof_share_one_child() {
-    let d = dir("child");
+    let d = common::temp_dir("aof-child");
     let s = Server::start_with(&[
         "--dir",
         d.to_str().unwrap(),
@@ -389,7 +373,7 @@ fn bgsave_and_bgrewriteaof_share_one_child() {
         r.call(&["BGREWRITEAOF"]),
         "+Background append only file rewriting scheduled\r\n"
     );
-    assert_eq!(info_field(&mut r, "aof_rewrite_scheduled"), "1");
+    assert_eq!(r.info_field("aof_rewrite_scheduled"), "1");
 }
 
 fn redis_server() -> Option<&'static str> {
@@ -467,7 +451,7 @@ fn aof_directories_move_between_ermine_and_redis() {
     }
     for preamble in ["yes", "no"] {
         // Ermine writes, Redis reads.
-        let d = dir(&format!("interop-{preamble}"));
+        let d = common::temp_dir(&format!("aof-interop-{preamble}"));
         let ds = d.to_str().unwrap();
         let expect;
         {

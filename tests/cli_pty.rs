@@ -14,7 +14,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, RawFd};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -387,17 +387,6 @@ impl Drop for Pty {
     }
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "ermine-cli-pty-{}-{}-{}",
-        tag,
-        std::process::id(),
-        common::free_port()
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 fn cli() -> &'static str {
     env!("CARGO_BIN_EXE_ermine-cli")
 }
@@ -430,7 +419,7 @@ fn start_ermine(port: u16, dir: &Path) -> Child {
 
 #[test]
 fn interactive_session_on_a_terminal() {
-    let dir = temp_dir("session");
+    let dir = common::temp_dir("cli-pty-session");
     let port = common::free_port();
     let mut server = start_ermine(port, &dir);
     let p = format!("127.0.0.1:{port}");
@@ -554,7 +543,7 @@ fn docs_server() -> u16 {
 
 #[test]
 fn hint_and_completion_bytes() {
-    let dir = temp_dir("hints");
+    let dir = common::temp_dir("cli-pty-hints");
     let port = docs_server();
     let prompt = format!("127.0.0.1:{port}> ");
     let pl = prompt.len();
@@ -626,7 +615,7 @@ fn same_screen_as_redis_cli() {
     if !common::have_tool("redis-server") || !common::have_tool("redis-cli") {
         return;
     }
-    let dir = temp_dir("side");
+    let dir = common::temp_dir("cli-pty-side");
     let redis = common::RealRedis::start(&dir);
     let port = redis.port.to_string();
     // (keys, text the cursor line shows, hints aside, once the step is done).

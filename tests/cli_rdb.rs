@@ -9,7 +9,7 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 struct Out {
@@ -36,17 +36,6 @@ fn run(bin: &str, port: u16, args: &[&str]) -> Out {
 
 fn cli() -> &'static str {
     env!("CARGO_BIN_EXE_ermine-cli")
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "ermine-cli-rdb-{}-{}-{}",
-        tag,
-        std::process::id(),
-        common::free_port()
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 /// What redis-cli prints on stderr for a successful transfer of `len`
@@ -121,7 +110,7 @@ fn rdb_from_real_redis() {
         return;
     }
     let redis_cli = common::have_tool("redis-cli");
-    let dir = temp_dir("real");
+    let dir = common::temp_dir("cli-rdb-real");
     let src = common::RealRedis::start(&dir);
     let mut c = src.conn();
     fill(&mut c);
@@ -211,7 +200,7 @@ fn answers_sync(port: u16) -> bool {
 
 #[test]
 fn rdb_from_ermine() {
-    let dir = temp_dir("ermine");
+    let dir = common::temp_dir("cli-rdb-ermine");
     let server = common::Server::start();
     let port = server.port;
     let file = dir.join("e.rdb");

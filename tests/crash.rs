@@ -6,13 +6,6 @@ use common::Server;
 use std::process::Command;
 use std::time::Duration;
 
-fn dir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("ermine-crash-{}-{}", name, std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 const WRITERS: usize = 3;
 
 /// Several clients push 1, 2, 3 ... to their own list as fast as the
@@ -21,7 +14,7 @@ const WRITERS: usize = 3;
 /// there, in order, with nothing invented.
 #[test]
 fn kill9_under_appendfsync_always_loses_no_acknowledged_write() {
-    let d = dir("kill9");
+    let d = common::temp_dir("crash-kill9");
     let ds = d.to_str().unwrap().to_string();
     let mut acked = [0i64; WRITERS];
     for round in 0..6u64 {
@@ -169,7 +162,7 @@ fn start_refused(d: &std::path::Path, extra: &[&str]) -> String {
 
 #[test]
 fn truncated_or_bit_flipped_rdb_is_refused_and_never_loads_partially() {
-    let d = dir("rdb");
+    let d = common::temp_dir("crash-rdb");
     let good = saved_rdb(&d);
     assert_eq!(load(&good), Ok(12));
     // Every truncation point.
@@ -263,7 +256,7 @@ fn loaded_log(d: &std::path::Path) -> Vec<i64> {
 
 #[test]
 fn truncated_or_corrupt_aof_is_refused_and_never_loads_partially() {
-    let d = dir("aof");
+    let d = common::temp_dir("crash-aof");
     let (good, starts) = aof_commands(40);
     // A cut inside the last command: refused, or with aof-load-truncated
     // every complete command and nothing else.

@@ -367,8 +367,7 @@ fn same_bytes_as_redis() {
     if !have_tool("redis-server") {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("ermine-geo-redis-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::temp_dir("geo-redis");
     let real = RealRedis::start(&dir);
     let s = Server::start();
     let (mut a, mut b) = (s.raw(), real.raw());

@@ -2,16 +2,9 @@ mod common;
 use common::Server;
 use std::process::Command;
 
-fn dir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("ermine-{}-{}", name, std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 #[test]
 fn save_restart_and_load_every_type() {
-    let d = dir("rdb");
+    let d = common::temp_dir("rdb");
     let ds = d.to_str().unwrap();
     {
         let s = Server::start_with(&["--dir", ds]);
@@ -44,7 +37,7 @@ fn save_restart_and_load_every_type() {
 
 #[test]
 fn bgsave_forks_and_reports() {
-    let d = dir("bgsave");
+    let d = common::temp_dir("bgsave");
     let s = Server::start_with(&["--dir", d.to_str().unwrap()]);
     let mut r = s.raw();
     r.call(&["RPUSH", "l", "a"]);
@@ -63,7 +56,7 @@ fn bgsave_forks_and_reports() {
 
 #[test]
 fn corrupt_or_truncated_rdb_is_a_clear_fatal_error() {
-    let d = dir("corrupt");
+    let d = common::temp_dir("corrupt");
     {
         let s = Server::start_with(&["--dir", d.to_str().unwrap()]);
         let mut r = s.raw();
@@ -136,20 +129,11 @@ fn dump_restore_round_trip_and_errors() {
     assert_eq!(r.read_reply(), b"-ERR Invalid TTL value, must be >= 0\r\n");
 }
 
-fn info_field(r: &mut common::Raw, field: &str) -> String {
-    let info = r.call(&["INFO", "persistence"]);
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .unwrap_or("")
-        .trim()
-        .to_string()
-}
-
 fn wait_child(r: &mut common::Raw) {
     for _ in 0..500 {
-        if info_field(r, "rdb_bgsave_in_progress") == "0"
-            && info_field(r, "aof_rewrite_in_progress") == "0"
-            && info_field(r, "aof_rewrite_scheduled") == "0"
+        if r.info_field("rdb_bgsave_in_progress") == "0"
+            && r.info_field("aof_rewrite_in_progress") == "0"
+            && r.info_field("aof_rewrite_scheduled") == "0"
         {
             return;
         }
@@ -224,7 +208,7 @@ fn encodings(r: &mut common::Raw, keys: &[(&str, &str)]) {
 /// encodings, TTLs kept.
 #[test]
 fn every_type_and_encoding_round_trips_through_every_path() {
-    let d = dir("roundtrip");
+    let d = common::temp_dir("roundtrip");
     let ds = d.to_str().unwrap();
     let compress = [
         "--list-compress-depth",
@@ -245,8 +229,8 @@ fn every_type_and_encoding_round_trips_through_every_path() {
     encodings(&mut r, &keys);
     assert_eq!(r.call(&["BGSAVE"]), "+Background saving started\r\n");
     wait_child(&mut r);
-    assert_eq!(info_field(&mut r, "rdb_last_bgsave_status"), "ok");
-    assert_eq!(info_field(&mut r, "rdb_changes_since_last_save"), "0");
+    assert_eq!(r.info_field("rdb_last_bgsave_status"), "ok");
+    assert_eq!(r.info_field("rdb_changes_since_last_save"), "0");
     drop(r);
     drop(s);
     // Restart on the BGSAVE file.
@@ -255,7 +239,7 @@ fn every_type_and_encoding_round_trips_through_every_path() {
     assert_eq!(r.call(&["DEBUG", "DIGEST"]), digest);
     encodings(&mut r, &keys);
     assert!(r.call(&["PTTL", "ttl"]).starts_with(":9"));
-    assert_eq!(info_field(&mut r, "rdb_last_load_keys_loaded"), "15");
+    assert_eq!(r.info_field("rdb_last_load_keys_loaded"), "15");
     // The AOF, turned on at run time, with and without the preamble.
     for preamble in ["yes", "no"] {
         r.call(&["CONFIG", "SET", "aof-use-rdb-preamble", preamble]);
@@ -274,7 +258,7 @@ fn every_type_and_encoding_round_trips_through_every_path() {
 /// shows the progress, other commands get -LOADING.
 #[test]
 fn clients_get_loading_while_the_dataset_loads() {
-    let d = dir("loading");
+    let d = common::temp_dir("loading");
     let ds = d.to_str().unwrap();
     {
         let s = Server::start_with(&["--dir", ds]);
@@ -311,13 +295,8 @@ fn clients_get_loading_while_the_dataset_loads() {
         r.call(&["GET", "key:1"]),
         "-LOADING Redis is loading the dataset in memory\r\n"
     );
-    assert_eq!(info_field(&mut r, "loading"), "1");
-    assert!(
-        info_field(&mut r, "loading_loaded_bytes")
-            .parse::<u64>()
-            .unwrap()
-            > 0
-    );
+    assert_eq!(r.info_field("loading"), "1");
+    assert!(r.info_field("loading_loaded_bytes").parse::<u64>().unwrap() > 0);
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -325,22 +304,20 @@ fn clients_get_loading_while_the_dataset_loads() {
 /// A background save reports its progress and copy-on-write size.
 #[test]
 fn bgsave_reports_progress_and_copy_on_write() {
-    let d = dir("cow");
+    let d = common::temp_dir("cow");
     let s = Server::start_with(&["--dir", d.to_str().unwrap()]);
     let mut r = s.raw();
     assert_eq!(
         r.call(&["DEBUG", "POPULATE", "2000", "key", "500"]),
         "+OK\r\n"
     );
-    assert_eq!(info_field(&mut r, "current_save_keys_total"), "0");
+    assert_eq!(r.info_field("current_save_keys_total"), "0");
     r.call(&["CONFIG", "SET", "rdb-key-save-delay", "1000"]);
     assert_eq!(r.call(&["BGSAVE"]), "+Background saving started\r\n");
-    assert_eq!(info_field(&mut r, "current_save_keys_total"), "2000");
+    assert_eq!(r.info_field("current_save_keys_total"), "2000");
     let mut seen = 0u64;
     for _ in 0..300 {
-        seen = info_field(&mut r, "current_save_keys_processed")
-            .parse()
-            .unwrap();
+        seen = r.info_field("current_save_keys_processed").parse().unwrap();
         if seen > 0 {
             break;
         }
@@ -352,13 +329,8 @@ fn bgsave_reports_progress_and_copy_on_write() {
     }
     r.call(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
     wait_child(&mut r);
-    assert!(
-        info_field(&mut r, "rdb_last_cow_size")
-            .parse::<u64>()
-            .unwrap()
-            > 0
-    );
-    assert_eq!(info_field(&mut r, "current_cow_size"), "0");
+    assert!(r.info_field("rdb_last_cow_size").parse::<u64>().unwrap() > 0);
+    assert_eq!(r.info_field("current_cow_size"), "0");
     assert!(s.log().contains("Fork CoW for RDB: current"));
 }
 

@@ -600,57 +600,37 @@ fn pqsort_part<T>(
 }
 
 fn georadius_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
-    let v = Variant {
-        from: From::Coords,
-        nostore: false,
-        searchstore: false,
-    };
-    search_generic(ctx, argv, 1, v);
+    search(ctx, argv, From::Coords, false, false);
 }
 
 fn georadius_ro_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
-    let v = Variant {
-        from: From::Coords,
-        nostore: true,
-        searchstore: false,
-    };
-    search_generic(ctx, argv, 1, v);
+    search(ctx, argv, From::Coords, true, false);
 }
 
 fn georadiusbymember_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
-    let v = Variant {
-        from: From::Member,
-        nostore: false,
-        searchstore: false,
-    };
-    search_generic(ctx, argv, 1, v);
+    search(ctx, argv, From::Member, false, false);
 }
 
 fn georadiusbymember_ro_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
-    let v = Variant {
-        from: From::Member,
-        nostore: true,
-        searchstore: false,
-    };
-    search_generic(ctx, argv, 1, v);
+    search(ctx, argv, From::Member, true, false);
 }
 
 fn geosearch_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
-    let v = Variant {
-        from: From::Search,
-        nostore: false,
-        searchstore: false,
-    };
-    search_generic(ctx, argv, 1, v);
+    search(ctx, argv, From::Search, false, false);
 }
 
 fn geosearchstore_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
+    search(ctx, argv, From::Search, false, true);
+}
+
+/// GEOSEARCHSTORE names its destination first, so its source is argv[2].
+fn search(ctx: &mut Ctx, argv: &[Bytes], from: From, nostore: bool, searchstore: bool) {
     let v = Variant {
-        from: From::Search,
-        nostore: false,
-        searchstore: true,
+        from,
+        nostore,
+        searchstore,
     };
-    search_generic(ctx, argv, 2, v);
+    search_generic(ctx, argv, if searchstore { 2 } else { 1 }, v);
 }
 
 const NO_MEMBER: &str = "ERR could not decode requested zset member";

@@ -1183,26 +1183,23 @@ fn zcount_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
     let Some(range) = ScoreRange::parse(&argv[2], &argv[3]) else {
         return ctx.error("ERR min or max is not a float");
     };
-    let n = match read_z(ctx, &argv[1]) {
-        Err(()) => return ctx.wrongtype(),
-        Ok(None) => 0,
-        Ok(Some(z)) => {
-            let (lo, hi) = range.bounds(z);
-            hi - lo
-        }
-    };
-    ctx.reply().int(n as i64);
+    count_between(ctx, &argv[1], |z| range.bounds(z));
 }
 
 fn zlexcount_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
     let Some(range) = LexRange::parse(&argv[2], &argv[3]) else {
         return ctx.error("ERR min or max not valid string range item");
     };
-    let n = match read_z(ctx, &argv[1]) {
+    count_between(ctx, &argv[1], |z| range.bounds(z));
+}
+
+/// ZCOUNT / ZLEXCOUNT: the width of the rank interval `bounds` finds.
+fn count_between(ctx: &mut Ctx, key: &[u8], bounds: impl Fn(&ZSet) -> (usize, usize)) {
+    let n = match read_z(ctx, key) {
         Err(()) => return ctx.wrongtype(),
         Ok(None) => 0,
         Ok(Some(z)) => {
-            let (lo, hi) = range.bounds(z);
+            let (lo, hi) = bounds(z);
             hi - lo
         }
     };

@@ -14,6 +14,22 @@ pub struct Server {
     pub dir: PathBuf,
 }
 
+/// A fresh directory of its own for one test: the counter keeps two tests
+/// of one process apart, the pid two test processes.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "ermine-{}-{}-{}",
+        tag,
+        std::process::id(),
+        NEXT_DIR.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+static NEXT_DIR: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
@@ -24,13 +40,7 @@ impl Server {
     pub fn start_with(args: &[&str]) -> Server {
         // A counter, not a port: two tests may be handed the same free port
         // in turn, and one's cleanup would delete the other's directory.
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "ermine-test-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = temp_dir("test");
         for _ in 0..5 {
             let port = free_port();
             let mut cmd = Command::new(env!("CARGO_BIN_EXE_ermine-server"));
@@ -221,6 +231,16 @@ impl Raw {
     }
 
     /// Send a command and return the raw reply bytes.
+    /// One field of INFO ALL ("" when absent).
+    pub fn info_field(&mut self, field: &str) -> String {
+        let info = self.call(&["INFO", "all"]);
+        info.lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    }
+
     pub fn call(&mut self, args: &[&str]) -> String {
         let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
         self.cmd(&a);
