@@ -54,6 +54,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "object",
         arity: -2,
         handler: super::container,
+        // A container is only @slow, whatever its subcommands are.
+        acl: "",
         since: "2.2.3",
         summary: "A container for object introspection commands",
         subcommands: &[

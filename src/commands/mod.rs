@@ -14,6 +14,7 @@ pub mod geo;
 pub mod hash;
 pub mod keys;
 pub mod list;
+pub mod meta;
 pub mod pubsub;
 pub mod replication;
 pub mod scripting;

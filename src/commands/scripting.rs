@@ -98,6 +98,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "script",
         arity: -2,
         handler: super::container,
+        // A container is only @slow, whatever its subcommands are.
+        acl: "",
         summary: "A container for Lua scripts management commands",
         subcommands: &[
             CommandSpec { name: "debug", arity: 3, flags: "noscript", handler: script_debug, since: "3.2.0", summary: "Set the debug mode for executed scripts.", ..SCRIPT },
@@ -113,6 +115,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "function",
         arity: -2,
         handler: super::container,
+        // A container is only @slow, whatever its subcommands are.
+        acl: "",
         summary: "A container for function commands",
         subcommands: &[
             CommandSpec { name: "delete", arity: 3, flags: "noscript write", handler: delete, summary: "Delete a function by name", ..FUNC },

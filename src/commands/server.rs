@@ -202,7 +202,6 @@ pub static COMMANDS: &[CommandSpec] = &[
                 name: "usage",
                 arity: -3,
                 flags: "readonly",
-                acl: "keyspace",
                 first_key: 2,
                 last_key: 2,
                 step: 1,
