@@ -271,11 +271,23 @@ impl Db {
 
     /// Insert an object (value and expiry) under a key, replacing any.
     pub fn insert_obj(&mut self, key: &[u8], obj: Obj) {
+        self.insert_obj_hashed(dict::hash_bytes(key), SBytes::new(key), obj)
+    }
+
+    /// `insert_obj` with the key already built and hashed (`hash_bytes`).
+    pub fn insert_obj_hashed(&mut self, h: u64, key: SBytes, obj: Obj) {
         let has_exp = obj.expire != NO_EXPIRE;
-        match self.dict.insert(SBytes::new(key), obj) {
+        let created = NOTIFY_NEW_KEYS
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .then(|| key.clone());
+        match self.dict.insert_hashed(h, key, obj) {
             Some(old) if old.expire != NO_EXPIRE => self.expires -= 1,
             Some(_) => {}
-            None => key_created(&mut self.new_pending, key),
+            None => {
+                if let Some(k) = created {
+                    self.new_pending.push(k);
+                }
+            }
         }
         if has_exp {
             self.expires += 1;
