@@ -136,6 +136,22 @@ impl Writer {
         true
     }
 
+    /// A key's idle time (LRU policies) or frequency (LFU policies), as
+    /// Redis writes them before the key.
+    fn clock_info(&mut self, lru: u32) {
+        match crate::db::CLOCK_KIND.load(std::sync::atomic::Ordering::Relaxed) {
+            crate::db::CLOCK_LRU_POLICY => {
+                self.buf.push(OP_IDLE);
+                self.write_len(crate::db::lru_clock().saturating_sub(lru) as u64);
+            }
+            crate::db::CLOCK_LFU => {
+                self.buf.push(OP_FREQ);
+                self.buf.push(crate::db::lfu_counter(lru) as u8);
+            }
+            _ => {}
+        }
+    }
+
     fn aux(&mut self, k: &str, v: &str) {
         self.buf.push(OP_AUX);
         self.string(k.as_bytes());
@@ -346,6 +362,7 @@ pub fn dump_to<W: std::io::Write>(
                 w.buf.push(OP_EXPIRETIME_MS);
                 w.buf.extend_from_slice(&o.expire.to_le_bytes());
             }
+            w.clock_info(o.lru);
             // Type byte first, then key, then payload.
             w.buf.push(type_byte(&o.val));
             w.string(k);
@@ -1114,6 +1131,9 @@ fn parse_body(
     let keep = obs.keep();
     // One access clock for every loaded key (a clock read per key showed).
     let clock = Obj::new(Value::Int(0)).lru;
+    // OP_FREQ / OP_IDLE before the next key.
+    let mut lfu_freq: Option<u8> = None;
+    let mut lru_idle: Option<u64> = None;
     let mut db = 0usize;
     let mut expire = NO_EXPIRE;
     let mut loaded = Loaded {
@@ -1166,10 +1186,10 @@ fn parse_body(
                 expire = i32::from_le_bytes(r.take(4)?.try_into().unwrap_or([0; 4])) as i64 * 1000
             }
             OP_IDLE => {
-                r.read_len()?;
+                lru_idle = Some(r.read_len()?);
             }
             OP_FREQ => {
-                r.byte()?;
+                lfu_freq = Some(r.byte()?);
             }
             OP_FUNCTION2 => {
                 obs.doing(Doing::ReadFunctions);
@@ -1209,7 +1229,8 @@ fn parse_body(
                                     Obj {
                                         val,
                                         expire,
-                                        lru: clock,
+                                        lru: crate::db::clock_from(lfu_freq, lru_idle)
+                                            .unwrap_or(clock),
                                     },
                                 ));
                             }
@@ -1218,6 +1239,8 @@ fn parse_body(
                 }
                 obs.key_done(r.pos, expire);
                 expire = NO_EXPIRE;
+                lfu_freq = None;
+                lru_idle = None;
             }
         }
     }
