@@ -511,6 +511,7 @@ fn restore(ctx: &mut Ctx, argv: &[Bytes]) {
     let mut replace = false;
     let mut absttl = false;
     let mut lru_idle: Option<i64> = None;
+    let mut lfu_freq: Option<u8> = None;
     let mut j = 4;
     while j < argv.len() {
         let more = j + 1 < argv.len();
@@ -518,17 +519,17 @@ fn restore(ctx: &mut Ctx, argv: &[Bytes]) {
             replace = true;
         } else if eq_ic(&argv[j], "absttl") {
             absttl = true;
-        } else if eq_ic(&argv[j], "idletime") && more && lru_idle.is_none() {
+        } else if eq_ic(&argv[j], "idletime") && more && lfu_freq.is_none() {
             j += 1;
             match crate::util::parse_i64(&argv[j]) {
                 Some(n) if n >= 0 => lru_idle = Some(n),
                 Some(_) => return ctx.error("ERR Invalid IDLETIME value, must be >= 0"),
                 None => return ctx.not_int(),
             }
-        } else if eq_ic(&argv[j], "freq") && more {
+        } else if eq_ic(&argv[j], "freq") && more && lru_idle.is_none() {
             j += 1;
             match crate::util::parse_i64(&argv[j]) {
-                Some(n) if (0..=255).contains(&n) => {}
+                Some(n) if (0..=255).contains(&n) => lfu_freq = Some(n as u8),
                 Some(_) => return ctx.error("ERR Invalid FREQ value, must be >= 0 and <= 255"),
                 None => return ctx.not_int(),
             }
@@ -575,8 +576,8 @@ fn restore(ctx: &mut Ctx, argv: &[Bytes]) {
     }
     let mut o = Obj::new(val);
     o.expire = expire;
-    if let Some(idle) = lru_idle {
-        o.lru = crate::db::lru_clock().saturating_sub(idle as u32);
+    if let Some(clock) = crate::db::clock_from(lfu_freq, lru_idle.map(|i| i as u64)) {
+        o.lru = clock;
     }
     ctx.db().insert_obj(&key, o);
     if ttl > 0 && !absttl {

@@ -645,13 +645,13 @@ fn object_encoding(ctx: &mut Ctx, argv: &[Bytes]) {
 }
 
 fn object_freq(ctx: &mut Ctx, argv: &[Bytes]) {
-    let Some(_) = peek(ctx, &argv[2]) else {
+    let Some((_, lru)) = peek(ctx, &argv[2]) else {
         return ctx.reply().null();
     };
     if !lfu_policy(ctx) {
         return ctx.error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
     }
-    ctx.reply().int(0);
+    ctx.reply().int(crate::db::lfu_counter(lru) as i64);
 }
 
 fn object_idletime(ctx: &mut Ctx, argv: &[Bytes]) {

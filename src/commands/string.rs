@@ -687,7 +687,9 @@ fn incr_by(ctx: &mut Ctx, key: &Bytes, incr: i64) {
         match db.dict.get_mut(&key[..]) {
             Some(o) => {
                 o.val = Value::Int(new);
-                o.lru = crate::db::lru_clock();
+                if !crate::db::lfu_mode() {
+                    o.lru = crate::db::lru_clock();
+                }
                 true
             }
             None => false,

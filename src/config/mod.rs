@@ -225,6 +225,22 @@ impl Config {
         );
         self.enable_debug_command = g(self, "enable-debug-command");
         self.maxmemory = n(self, "maxmemory") as u64;
+        {
+            use std::sync::atomic::Ordering::Relaxed;
+            let policy = g(self, "maxmemory-policy");
+            let kind = if policy.ends_with("lfu") {
+                crate::db::CLOCK_LFU
+            } else if policy.ends_with("lru") {
+                crate::db::CLOCK_LRU_POLICY
+            } else {
+                0
+            };
+            crate::db::CLOCK_KIND.store(kind, Relaxed);
+            let lf = n(self, "lfu-log-factor").clamp(0, u32::MAX as i64) as u32;
+            crate::db::LFU_LOG_FACTOR.store(lf, Relaxed);
+            let dt = n(self, "lfu-decay-time").clamp(0, u32::MAX as i64) as u32;
+            crate::db::LFU_DECAY_TIME.store(dt, Relaxed);
+        }
         self.lazyfree_lazy_user_del = self.get_bool("lazyfree-lazy-user-del");
         self.lazyfree_lazy_user_flush = self.get_bool("lazyfree-lazy-user-flush");
         self.latency_tracking = self.get_bool("latency-tracking");

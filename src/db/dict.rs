@@ -68,6 +68,19 @@ pub fn hash_bytes(b: &[u8]) -> u64 {
     v0 ^ v1 ^ v2 ^ v3
 }
 
+#[inline]
+fn prefetch_read<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch is only a hint; it never faults or reads
+        // memory visibly, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 struct Node<K, V> {
     key: K,
     val: V,
@@ -131,6 +144,16 @@ impl<K: Borrow<[u8]>, V> Dict<K, V> {
             d.tables[0] = new_table(n.next_power_of_two().max(4));
         }
         d
+    }
+
+    /// Size an empty table for `n` entries, so that inserting them does
+    /// not grow it (Redis's dictExpand on RESIZEDB when loading). A table
+    /// holding entries is left to grow as usual.
+    pub fn reserve(&mut self, n: usize) {
+        let size = n.next_power_of_two().max(4);
+        if self.is_empty() && !self.is_rehashing() && size > self.tables[0].len() {
+            self.tables[0] = new_table(size);
+        }
     }
 
     #[inline]
@@ -238,8 +261,32 @@ impl<K: Borrow<[u8]>, V> Dict<K, V> {
     /// Insert or replace; returns the previous value. The key is hashed
     /// once.
     pub fn insert(&mut self, key: K, val: V) -> Option<V> {
-        self.rehash_step();
         let h = hash_bytes(key.borrow());
+        self.insert_hashed(h, key, val)
+    }
+
+    /// Start fetching into the cache what inserting or finding a key of
+    /// hash `h` reads: its bucket, or (`chain`, once the bucket is cached)
+    /// the first entry there. Bulk inserts (loading) ask a few keys
+    /// ahead, so that those memory accesses overlap instead of stalling
+    /// one after another.
+    #[inline]
+    pub fn prefetch(&self, h: u64, chain: bool) {
+        let tab = &self.tables[usize::from(self.is_rehashing())];
+        if tab.is_empty() {
+            return;
+        }
+        let slot = &tab[h as usize & (tab.len() - 1)];
+        if !chain {
+            prefetch_read(slot as *const Bucket<K, V>);
+        } else if let Some(n) = slot.as_deref() {
+            prefetch_read(n as *const Node<K, V>);
+        }
+    }
+
+    /// `insert` with the key's hash already computed (`hash_bytes`).
+    pub fn insert_hashed(&mut self, h: u64, key: K, val: V) -> Option<V> {
+        self.rehash_step();
         if let Some((t, idx)) = self.find_slot(h, key.borrow()) {
             let n = self.node_mut(t, idx, key.borrow())?;
             return Some(std::mem::replace(&mut n.val, val));

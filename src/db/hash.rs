@@ -88,6 +88,18 @@ impl<'a> Iterator for PackIter<'a> {
     }
 }
 
+/// The (field, value) pairs of a packed buffer.
+pub fn pack_pairs(b: &[u8]) -> PackIter<'_> {
+    PackIter { b, pos: 0 }
+}
+
+/// Append a field or a value to a packed buffer (building `Hash::Pack`
+/// directly, as loading does).
+pub fn pack_push(out: &mut Vec<u8>, b: &[u8]) {
+    put_varint(out, b.len());
+    out.extend_from_slice(b);
+}
+
 /// Thresholds from the config (hash-max-listpack-entries / -value).
 #[derive(Clone, Copy)]
 pub struct Limits {

@@ -5,6 +5,7 @@
 //! `list-max-listpack-size` (negative: bytes, -1 = 4KB .. -5 = 64KB;
 //! positive: entries per node).
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -225,6 +226,63 @@ impl<'a> DoubleEndedIterator for NodeIter<'a> {
     }
 }
 
+/// A node from a listpack (header already checked) whose entries are all
+/// strings under 64 bytes, checked as `lp_walk` would: such an entry is
+/// 0x80|len, the bytes, then its back-length len+1, and ours is len, the
+/// bytes, len, so the entries are moved at once and two bytes of each
+/// patched. Err gives the blob back: some other entry, for the general
+/// path (which also decides whether the blob is valid).
+fn short_strings_node(blob: Cow<'_, [u8]>, deep: bool) -> Result<Node, Cow<'_, [u8]>> {
+    let lp = &blob[..];
+    let mut n = Node::default();
+    let mut p = 6;
+    let last = lp.len() - 1;
+    while p < last {
+        let e = lp[p];
+        if e & 0xC0 != 0x80 {
+            return Err(blob);
+        }
+        let len = (e & 0x3f) as usize;
+        let end = p + 1 + len;
+        if end >= last || lp[end] as usize != len + 1 {
+            return Err(blob);
+        }
+        // Strings that look like integers would be integers in Redis's
+        // listpack (and sized as such).
+        n.lp += match lp.get(p + 1) {
+            Some(c) if len > 0 && (c.is_ascii_digit() || *c == b'-') => lp_size(&lp[p + 1..end]),
+            _ => len + 2,
+        };
+        n.count += 1;
+        p = end + 1;
+    }
+    let numele = u16::from_le_bytes([lp[4], lp[5]]);
+    if deep && numele != u16::MAX && numele as u32 != n.count {
+        return Err(blob);
+    }
+    // 6-byte header and 1-byte terminator around the entries.
+    let mut buf = match blob {
+        Cow::Owned(mut v) => {
+            v.copy_within(6..last, 0);
+            v.truncate(last - 6);
+            v
+        }
+        Cow::Borrowed(b) => b[6..last].to_vec(),
+    };
+    let mut p = 0;
+    while p < buf.len() {
+        let len = (buf[p] & 0x3f) as usize;
+        buf[p] = len as u8;
+        p += 1 + len;
+        if let Some(b) = buf.get_mut(p) {
+            *b = len as u8;
+        }
+        p += 1;
+    }
+    n.buf = buf;
+    Ok(n)
+}
+
 #[derive(Clone, Default)]
 pub struct List {
     nodes: VecDeque<Node>,
@@ -330,6 +388,37 @@ impl List {
             self.len += n.count as usize;
             self.nodes.push_back(n);
         }
+    }
+
+    /// Append a node built from a loaded listpack blob, without copying
+    /// its elements anywhere else first (a blob we own, decompressed, may
+    /// become the node itself); None (and the list unchanged) when the
+    /// blob is invalid.
+    pub fn push_listpack_node(&mut self, blob: Cow<'_, [u8]>, deep: bool) -> Option<()> {
+        use crate::persistence::compact::{lp_check_header, lp_walk};
+        if !lp_check_header(&blob) {
+            return None;
+        }
+        let n = match short_strings_node(blob, deep) {
+            Ok(n) => n,
+            Err(blob) => {
+                let lp = &blob[..];
+                let mut n = Node::default();
+                let mut tmp = [0u8; 24];
+                n.buf.reserve_exact(lp.len() + lp.len() / 8);
+                let count = lp_walk(lp, deep, |v| {
+                    n.lp += v.entry_size();
+                    put_entry(&mut n.buf, v.bytes(&mut tmp));
+                })?;
+                n.count = count as u32;
+                n
+            }
+        };
+        if n.count > 0 {
+            self.len += n.count as usize;
+            self.nodes.push_back(n);
+        }
+        Some(())
     }
 
     /// Each node's elements, head to tail, with its plain flag.

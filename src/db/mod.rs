@@ -113,14 +113,104 @@ impl Obj {
         Obj {
             val,
             expire: NO_EXPIRE,
-            lru: lru_clock(),
+            lru: new_clock(),
         }
+    }
+
+    /// An access by a client command: the LRU clock, or (LFU policies)
+    /// Redis's updateLFU.
+    #[inline]
+    pub fn touch(&mut self) {
+        self.lru = if lfu_mode() {
+            lfu_touch(self.lru)
+        } else {
+            lru_clock()
+        };
     }
 }
 
 /// Seconds-resolution clock stored in objects for OBJECT IDLETIME.
 pub fn lru_clock() -> u32 {
     (crate::util::mstime() / 1000) as u32
+}
+
+/// What `Obj::lru` holds, by maxmemory-policy (as Redis shares robj->lru
+/// between the two): the LRU clock, or under an LFU policy 16 bits of
+/// "last decrement" time in minutes and an 8-bit logarithmic counter.
+pub static CLOCK_KIND: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+/// An LRU policy: RDB files carry each key's idle time.
+pub const CLOCK_LRU_POLICY: u8 = 1;
+/// An LFU policy: `lru` is LFU data; RDB files carry frequencies.
+pub const CLOCK_LFU: u8 = 2;
+/// lfu-log-factor and lfu-decay-time.
+pub static LFU_LOG_FACTOR: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(10);
+pub static LFU_DECAY_TIME: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+/// A new key's counter, so that it survives a few accesses (Redis's).
+pub const LFU_INIT_VAL: u32 = 5;
+
+#[inline]
+pub fn lfu_mode() -> bool {
+    CLOCK_KIND.load(std::sync::atomic::Ordering::Relaxed) == CLOCK_LFU
+}
+
+/// The clock a new object starts with under the current policy.
+pub fn new_clock() -> u32 {
+    if lfu_mode() {
+        lfu_with_counter(LFU_INIT_VAL)
+    } else {
+        lru_clock()
+    }
+}
+
+fn lfu_minutes() -> u32 {
+    ((crate::util::mstime() / 60_000) & 65535) as u32
+}
+
+/// LFU data for `counter` (0..=255), decremented from now on.
+pub fn lfu_with_counter(counter: u32) -> u32 {
+    (lfu_minutes() << 8) | counter.min(255)
+}
+
+/// Redis's LFUDecrAndReturn: the counter less one per lfu-decay-time
+/// minutes since its last decrement (the object is not changed).
+pub fn lfu_counter(lru: u32) -> u32 {
+    let ldt = (lru >> 8) & 65535;
+    let counter = lru & 255;
+    let now = lfu_minutes();
+    let elapsed = if now >= ldt {
+        now - ldt
+    } else {
+        65535 - ldt + now
+    };
+    let decay = LFU_DECAY_TIME.load(std::sync::atomic::Ordering::Relaxed);
+    let periods = elapsed.checked_div(decay).unwrap_or(0);
+    counter.saturating_sub(periods)
+}
+
+/// Redis's updateLFU: decay, then a logarithmic increment (the higher the
+/// counter, the less likely; lfu-log-factor scales it).
+pub fn lfu_touch(lru: u32) -> u32 {
+    let mut counter = lfu_counter(lru);
+    if counter < 255 {
+        let r = (crate::util::random_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
+        let factor = LFU_LOG_FACTOR.load(std::sync::atomic::Ordering::Relaxed) as f64;
+        if r < 1.0 / (base * factor + 1.0) {
+            counter += 1;
+        }
+    }
+    lfu_with_counter(counter)
+}
+
+/// The clock of a loaded or restored object given the frequency or idle
+/// time its RDB/RESTORE carried (Redis's objectSetLRUOrLFU): a frequency
+/// counts under an LFU policy, an idle time otherwise.
+pub fn clock_from(freq: Option<u8>, idle_secs: Option<u64>) -> Option<u32> {
+    if lfu_mode() {
+        freq.map(|f| lfu_with_counter(f as u32))
+    } else {
+        idle_secs.map(|i| lru_clock().saturating_sub(i.min(u32::MAX as u64) as u32))
+    }
 }
 
 /// How lookups treat keys whose TTL passed (`EXPIRE_*`). A replica never
@@ -220,7 +310,7 @@ impl Db {
     /// Look up and touch the access clock (a read by a client command).
     pub fn lookup_touch(&mut self, key: &[u8], now: i64) -> Option<&mut Obj> {
         let o = self.lookup(key, now)?;
-        o.lru = lru_clock();
+        o.touch();
         Some(o)
     }
 
@@ -243,7 +333,10 @@ impl Db {
                 self.expires -= 1;
             }
             if let Some(v) = val {
+                // An overwrite keeps the LFU data (Redis's dbSetValue).
+                let lru = if lfu_mode() { o.lru } else { new_clock() };
                 *o = Obj::new(v);
+                o.lru = lru;
             }
         } else {
             key_created(&mut self.new_pending, key);
@@ -262,7 +355,9 @@ impl Db {
         if !inserted {
             if let Some(v) = val {
                 o.val = v;
-                o.lru = lru_clock();
+                if !lfu_mode() {
+                    o.lru = lru_clock();
+                }
             }
         } else {
             key_created(&mut self.new_pending, key);
@@ -271,11 +366,23 @@ impl Db {
 
     /// Insert an object (value and expiry) under a key, replacing any.
     pub fn insert_obj(&mut self, key: &[u8], obj: Obj) {
+        self.insert_obj_hashed(dict::hash_bytes(key), SBytes::new(key), obj)
+    }
+
+    /// `insert_obj` with the key already built and hashed (`hash_bytes`).
+    pub fn insert_obj_hashed(&mut self, h: u64, key: SBytes, obj: Obj) {
         let has_exp = obj.expire != NO_EXPIRE;
-        match self.dict.insert(SBytes::new(key), obj) {
+        let created = NOTIFY_NEW_KEYS
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .then(|| key.clone());
+        match self.dict.insert_hashed(h, key, obj) {
             Some(old) if old.expire != NO_EXPIRE => self.expires -= 1,
             Some(_) => {}
-            None => key_created(&mut self.new_pending, key),
+            None => {
+                if let Some(k) = created {
+                    self.new_pending.push(k);
+                }
+            }
         }
         if has_exp {
             self.expires += 1;

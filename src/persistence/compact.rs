@@ -250,16 +250,75 @@ pub fn lp_check_header(lp: &[u8]) -> bool {
     lp.len() > LP_HDR && le(&lp[0..4]) as usize == lp.len() && lp[lp.len() - 1] == LP_EOF
 }
 
+/// An element of a listpack as stored, borrowed from the blob.
+#[derive(Clone, Copy)]
+pub enum LpVal<'a> {
+    Str(&'a [u8]),
+    Int(i64),
+}
+
+impl<'a> LpVal<'a> {
+    /// The element as bytes (integers formatted into `buf`).
+    #[inline]
+    pub fn bytes<'b>(self, buf: &'b mut [u8; 24]) -> &'b [u8]
+    where
+        'a: 'b,
+    {
+        match self {
+            LpVal::Str(s) => s,
+            LpVal::Int(n) => crate::util::fmt_i64(n, buf),
+        }
+    }
+
+    /// Bytes the element takes in a canonical listpack (`lp_entry_size`
+    /// of its string form).
+    #[inline]
+    pub fn entry_size(self) -> usize {
+        let e = match self {
+            LpVal::Str(s) => match lp_string_to_int(s) {
+                Some(v) => int_enc_len(v),
+                None => str_enc_len(s.len()),
+            },
+            LpVal::Int(v) => int_enc_len(v),
+        };
+        e + backlen_size(e)
+    }
+
+    pub fn to_elem(self) -> Elem {
+        match self {
+            LpVal::Str(s) => Elem::Str(s.to_vec()),
+            LpVal::Int(n) => Elem::Int(n),
+        }
+    }
+}
+
 /// Every element of a listpack. The header is always checked, and every
 /// entry header is bounds-checked; `deep` also checks back-lengths and
 /// the element count, as Redis's deep sanitization does.
 pub fn lp_elems(lp: &[u8], deep: bool) -> Option<Vec<Elem>> {
+    let mut out = Vec::with_capacity(lp_count_hint(lp).min(4096));
+    lp_walk(lp, deep, |v| out.push(v.to_elem()))?;
+    Some(out)
+}
+
+/// The element count a listpack header claims (0 when too short).
+pub fn lp_count_hint(lp: &[u8]) -> usize {
+    if lp.len() < LP_HDR {
+        return 0;
+    }
+    le(&lp[4..6]) as usize
+}
+
+/// Walk a listpack's elements in order, with `lp_elems`'s checks, without
+/// copying them; returns the number of elements, None when invalid
+/// (`f` may have seen some elements by then).
+pub fn lp_walk<'a, F: FnMut(LpVal<'a>)>(lp: &'a [u8], deep: bool, mut f: F) -> Option<usize> {
     if !lp_check_header(lp) {
         return None;
     }
     let last = lp.len() - 1; // the EOF byte
     let numele = le(&lp[4..6]) as usize;
-    let mut out = Vec::with_capacity(numele.min(4096));
+    let mut count = 0usize;
     let mut p = LP_HDR;
     while lp[p] != LP_EOF {
         let e = lp[p];
@@ -278,29 +337,29 @@ pub fn lp_elems(lp: &[u8], deep: bool) -> Option<Vec<Elem>> {
         if p + lenbytes > last {
             return None;
         }
-        let (elem, enc_len): (Elem, usize) = if e & 0x80 == 0 {
-            (Elem::Int((e & 0x7f) as i64), 1)
+        let (elem, enc_len): (LpVal<'a>, usize) = if e & 0x80 == 0 {
+            (LpVal::Int((e & 0x7f) as i64), 1)
         } else if e & 0xC0 == 0x80 {
             let n = (e & 0x3f) as usize;
             if p + 1 + n > last {
                 return None;
             }
-            (Elem::Str(lp[p + 1..p + 1 + n].to_vec()), 1 + n)
+            (LpVal::Str(&lp[p + 1..p + 1 + n]), 1 + n)
         } else if e & 0xE0 == 0xC0 {
             let u = (((e & 0x1f) as u64) << 8) | lp[p + 1] as u64;
-            (Elem::Int(sext(u, 13)), 2)
+            (LpVal::Int(sext(u, 13)), 2)
         } else if e & 0xF0 == 0xE0 {
             let n = (((e & 0x0f) as usize) << 8) | lp[p + 1] as usize;
             if p + 2 + n > last {
                 return None;
             }
-            (Elem::Str(lp[p + 2..p + 2 + n].to_vec()), 2 + n)
+            (LpVal::Str(&lp[p + 2..p + 2 + n]), 2 + n)
         } else if e == 0xF0 {
             let n = le(&lp[p + 1..p + 5]) as usize;
-            if p + 5 + n > last {
+            if n > last || p + 5 + n > last {
                 return None;
             }
-            (Elem::Str(lp[p + 5..p + 5 + n].to_vec()), 5 + n)
+            (LpVal::Str(&lp[p + 5..p + 5 + n]), 5 + n)
         } else {
             let w = match e {
                 0xF1 => 2,
@@ -312,7 +371,7 @@ pub fn lp_elems(lp: &[u8], deep: bool) -> Option<Vec<Elem>> {
                 return None;
             }
             let u = le(&lp[p + 1..p + 1 + w]);
-            (Elem::Int(sext(u, 8 * w as u32)), 1 + w)
+            (LpVal::Int(sext(u, 8 * w as u32)), 1 + w)
         };
         let bl = backlen_size(enc_len);
         let next = p + enc_len + bl;
@@ -325,16 +384,17 @@ pub fn lp_elems(lp: &[u8], deep: bool) -> Option<Vec<Elem>> {
                 return None;
             }
         }
-        out.push(elem);
+        f(elem);
+        count += 1;
         p = next;
     }
     if p != last {
         return None;
     }
-    if deep && numele != u16::MAX as usize && numele != out.len() {
+    if deep && numele != u16::MAX as usize && numele != count {
         return None;
     }
-    Some(out)
+    Some(count)
 }
 
 // ------------------------------------------------------------ ziplist reading

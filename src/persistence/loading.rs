@@ -55,25 +55,43 @@ pub fn stop(srv: &mut Server) {
     srv.loading = false;
 }
 
-/// The loader has consumed `loaded` bytes: serve clients when another
-/// loading-process-events-interval-bytes went by.
-pub fn progress(srv: &mut Server, loaded: u64) {
-    srv.persist.load.loaded_bytes = loaded;
-    let interval = srv
-        .config
-        .get_i64("loading-process-events-interval-bytes")
-        .max(1024) as u64;
-    let last = LAST_SERVED.with(|l| l.get());
-    if loaded / interval > last / interval {
-        LAST_SERVED.with(|l| l.set(loaded));
-        serve(srv);
+/// What the RDB loader does after each key: key-load-delay, and serving
+/// clients once per loading-process-events-interval-bytes. Both settings
+/// are looked up again only after clients were served, the only time a
+/// CONFIG SET can change them (a lookup per key was a visible cost).
+pub struct KeyHook {
+    delay: i64,
+    interval: u64,
+}
+
+impl KeyHook {
+    pub fn new(srv: &Server) -> KeyHook {
+        KeyHook {
+            delay: srv.config.get_i64("key-load-delay"),
+            interval: srv
+                .config
+                .get_i64("loading-process-events-interval-bytes")
+                .max(1024) as u64,
+        }
+    }
+
+    /// A key was loaded; `loaded` bytes are consumed so far.
+    pub fn key_done(&mut self, srv: &mut Server, loaded: u64) {
+        key_delay(self.delay);
+        srv.persist.load.loaded_bytes = loaded;
+        let last = LAST_SERVED.with(|l| l.get());
+        if loaded / self.interval > last / self.interval {
+            LAST_SERVED.with(|l| l.set(loaded));
+            serve(srv);
+            *self = KeyHook::new(srv);
+        }
     }
 }
 
-/// key-load-delay: microseconds slept after each key loaded (a testing
-/// aid; negative values sleep one microsecond with probability 1/-n).
-pub fn key_delay(srv: &Server) {
-    let d = srv.config.get_i64("key-load-delay");
+/// key-load-delay `d`: microseconds slept after each key loaded (a
+/// testing aid; negative values sleep one microsecond with probability
+/// 1/-n).
+fn key_delay(d: i64) {
     if d > 0 {
         std::thread::sleep(Duration::from_micros(d as u64));
     } else if d < 0 && (crate::util::ustime() as u64).is_multiple_of(d.unsigned_abs()) {

@@ -190,17 +190,22 @@ pub fn decompress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
     if out_len > input.len().saturating_mul(90) + 64 {
         return None;
     }
-    let mut out: Vec<u8> = Vec::with_capacity(out_len);
+    // Written through an index into a buffer of the final size: bounds
+    // checks are per run, not per byte, and back-references copy whole
+    // slices when they do not overlap.
+    let mut out = vec![0u8; out_len];
+    let mut op = 0usize;
     let mut ip = 0usize;
     while ip < input.len() {
         let ctrl = input[ip] as usize;
         ip += 1;
         if ctrl < (1 << 5) {
             let n = ctrl + 1;
-            if out.len() + n > out_len || ip + n > input.len() {
+            if op + n > out_len || ip + n > input.len() {
                 return None;
             }
-            out.extend_from_slice(&input[ip..ip + n]);
+            out[op..op + n].copy_from_slice(&input[ip..ip + n]);
+            op += n;
             ip += n;
         } else {
             let mut len = ctrl >> 5;
@@ -211,17 +216,22 @@ pub fn decompress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
             let back = ((ctrl & 0x1f) << 8) + *input.get(ip)? as usize + 1;
             ip += 1;
             let n = len + 2;
-            if out.len() + n > out_len || back > out.len() {
+            if op + n > out_len || back > op {
                 return None;
             }
-            let start = out.len() - back;
-            for i in 0..n {
-                let b = out[start + i];
-                out.push(b);
+            let start = op - back;
+            if back >= n {
+                out.copy_within(start..start + n, op);
+            } else {
+                // Overlapping: each byte may repeat one just written.
+                for i in 0..n {
+                    out[op + i] = out[start + i];
+                }
             }
+            op += n;
         }
     }
-    if out.len() != out_len {
+    if op != out_len {
         return None;
     }
     Some(out)

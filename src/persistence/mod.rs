@@ -447,9 +447,9 @@ fn load_image_opts(
     let lim = limits(srv);
     let now = crate::util::mstime();
     let ndbs = srv.dbs.len();
+    let mut hook = loading::KeyHook::new(srv);
     let (loaded, staged) = rdb::parse(data, ndbs, &lim, now, &mut |pos: usize| {
-        loading::key_delay(srv);
-        loading::progress(srv, base + pos as u64);
+        hook.key_done(srv, base + pos as u64);
     })?;
     if !merge {
         for code in &loaded.functions {

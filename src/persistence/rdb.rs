@@ -8,6 +8,7 @@ use crate::db::list::List;
 use crate::db::set::Set;
 use crate::db::zset::{Limits as ZLimits, ZSet};
 use crate::db::{Db, Obj, SBytes, Value, NO_EXPIRE};
+use std::borrow::Cow;
 
 pub const RDB_VERSION: u16 = 10;
 
@@ -39,8 +40,13 @@ const OP_EXPIRETIME: u8 = 253;
 const OP_SELECTDB: u8 = 254;
 const OP_EOF: u8 = 255;
 
+/// Redis's CRC-64, slicing-by-16 (the bytewise table was a tenth of a
+/// load's time); the tables are built at compile time.
+pub static CRC64: crc::Crc<u64, crc::Table<16>> =
+    crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_REDIS);
+
 pub fn crc64(data: &[u8]) -> u64 {
-    crc::Crc::<u64>::new(&crc::CRC_64_REDIS).checksum(data)
+    CRC64.checksum(data)
 }
 
 // ------------------------------------------------------------ writing
@@ -128,6 +134,22 @@ impl Writer {
             return false;
         }
         true
+    }
+
+    /// A key's idle time (LRU policies) or frequency (LFU policies), as
+    /// Redis writes them before the key.
+    fn clock_info(&mut self, lru: u32) {
+        match crate::db::CLOCK_KIND.load(std::sync::atomic::Ordering::Relaxed) {
+            crate::db::CLOCK_LRU_POLICY => {
+                self.buf.push(OP_IDLE);
+                self.write_len(crate::db::lru_clock().saturating_sub(lru) as u64);
+            }
+            crate::db::CLOCK_LFU => {
+                self.buf.push(OP_FREQ);
+                self.buf.push(crate::db::lfu_counter(lru) as u8);
+            }
+            _ => {}
+        }
     }
 
     fn aux(&mut self, k: &str, v: &str) {
@@ -303,8 +325,7 @@ pub fn dump_to<W: std::io::Write>(
     out: &mut W,
     on_key: &mut dyn FnMut(u64),
 ) -> std::io::Result<()> {
-    let crc = crc::Crc::<u64>::new(&crc::CRC_64_REDIS);
-    let mut digest = crc.digest();
+    let mut digest = CRC64.digest();
     let mut w = Writer::new(opt.compress, opt.list_compress_depth);
     w.buf.reserve(STREAM_CHUNK * 2);
     let mut spill = |w: &mut Writer, out: &mut W| -> std::io::Result<()> {
@@ -341,6 +362,7 @@ pub fn dump_to<W: std::io::Write>(
                 w.buf.push(OP_EXPIRETIME_MS);
                 w.buf.extend_from_slice(&o.expire.to_le_bytes());
             }
+            w.clock_info(o.lru);
             // Type byte first, then key, then payload.
             w.buf.push(type_byte(&o.val));
             w.string(k);
@@ -438,12 +460,19 @@ impl<'a> Reader<'a> {
         }
     }
     pub fn string(&mut self) -> R<Vec<u8>> {
+        self.string_cow().map(Cow::into_owned)
+    }
+    /// A string, borrowed from the image unless it had to be decoded.
+    pub fn string_cow(&mut self) -> R<Cow<'a, [u8]>> {
         let (n, special) = self.len_enc()?;
         if !special {
-            return Ok(self
-                .take(usize::try_from(n).unwrap_or(usize::MAX))?
-                .to_vec());
+            return Ok(Cow::Borrowed(
+                self.take(usize::try_from(n).unwrap_or(usize::MAX))?,
+            ));
         }
+        self.encoded_string(n).map(Cow::Owned)
+    }
+    fn encoded_string(&mut self, n: u64) -> R<Vec<u8>> {
         match n {
             0 => Ok((self.byte()? as i8).to_string().into_bytes()),
             1 => Ok(
@@ -582,14 +611,120 @@ fn list_from<'a, I: IntoIterator<Item = &'a [u8]>>(items: I, lim: &BuildLimits) 
     Value::List(Box::new(List::from_iter(items, lim.list_fill)))
 }
 
-use super::compact::{intset_members, lp_elems, ziplist_elems, zipmap_pairs, Elem};
+use super::compact::{intset_members, lp_elems, lp_walk, ziplist_elems, zipmap_pairs, Elem};
+
+/// Entries to pre-allocate for a collection claiming `n`: never more
+/// than the bytes left, so a corrupt length cannot exhaust memory.
+fn prealloc(r: &Reader, n: usize) -> usize {
+    n.min(r.b.len().saturating_sub(r.pos))
+}
+
+/// A T_HASH too big for a listpack: straight into a table sized for it
+/// (duplicates found by the table itself).
+fn big_hash(r: &mut Reader, n: usize) -> R<Value> {
+    let mut d = crate::db::Dict::with_capacity(prealloc(r, n));
+    for _ in 0..n {
+        let f = SBytes::new(&r.string_cow()?);
+        let v = SBytes::new(&r.string_cow()?);
+        if d.insert(f, v).is_some() {
+            return corrupt("Duplicate hash fields detected");
+        }
+    }
+    Ok(Value::Hash(Hash::Table(Box::new(d))))
+}
+
+/// A T_ZSET/T_ZSET2 too big for a listpack: the member table (which
+/// finds duplicates) and the ordered entries, built once each.
+fn big_zset(r: &mut Reader, t: u8, n: usize) -> R<Value> {
+    let cap = prealloc(r, n);
+    let mut d = crate::db::Dict::with_capacity(cap);
+    let mut v: Vec<(f64, SBytes)> = Vec::with_capacity(cap);
+    for _ in 0..n {
+        let m = SBytes::new(&r.string_cow()?);
+        let s = if t == T_ZSET2 {
+            r.f64_bin()?
+        } else {
+            r.f64_text()?
+        };
+        if s.is_nan() {
+            return corrupt("Zset with NAN score detected");
+        }
+        if d.insert(m.clone(), s).is_some() {
+            return corrupt("Duplicate zset fields detected");
+        }
+        v.push((s, m));
+    }
+    // Redis writes members highest first: the sort sees one descending run.
+    v.sort_by(|a, b| crate::db::zset::cmp_entry(a.0, &a.1, b.0, &b.1));
+    Ok(Value::ZSet(Box::new(ZSet {
+        tree: crate::db::zset::ZTree::from_sorted(v),
+        dict: Some(d),
+    })))
+}
+
+/// Does a packed hash repeat a field? Small ones compare pairwise (no
+/// allocation), bigger ones sort the fields.
+fn packed_has_dup(pack: &[u8], pairs: usize) -> bool {
+    let fields = || crate::db::hash::pack_pairs(pack).map(|(f, _)| f);
+    if pairs <= 16 {
+        let mut seen: [&[u8]; 16] = [&[]; 16];
+        for (i, f) in fields().enumerate() {
+            if seen[..i].contains(&f) {
+                return true;
+            }
+            seen[i] = f;
+        }
+        return false;
+    }
+    let mut v: Vec<&[u8]> = fields().collect();
+    v.sort_unstable();
+    v.windows(2).any(|w| w[0] == w[1])
+}
+
+/// A hash from a listpack blob, validated as it is converted to our
+/// packed form (no per-element allocation); a table when it has more
+/// entries than hash-max-listpack-entries (Redis converts loaded
+/// listpacks on count only).
+fn hash_from_listpack(lp: &[u8], deep: bool, lim: &BuildLimits) -> R<Option<Value>> {
+    let bad = || corrupt("Hash listpack integrity check failed.");
+    let mut pack = Vec::with_capacity(lp.len());
+    let mut tmp = [0u8; 24];
+    let Some(n) = lp_walk(lp, deep, |v| {
+        crate::db::hash::pack_push(&mut pack, v.bytes(&mut tmp))
+    }) else {
+        return bad();
+    };
+    if n % 2 != 0 {
+        return bad();
+    }
+    if n == 0 {
+        return Ok(None);
+    }
+    let pairs = n / 2;
+    if pairs <= lim.hash.entries {
+        if packed_has_dup(&pack, pairs) {
+            return bad();
+        }
+        return Ok(Some(Value::Hash(Hash::Pack(pack.into_boxed_slice()))));
+    }
+    let mut d = crate::db::Dict::with_capacity(pairs);
+    for (f, v) in crate::db::hash::pack_pairs(&pack) {
+        if d.insert(SBytes::new(f), SBytes::new(v)).is_some() {
+            if !deep {
+                tracing::warn!("listpack with dup elements");
+            }
+            return bad();
+        }
+    }
+    Ok(Some(Value::Hash(Hash::Table(Box::new(d)))))
+}
 
 /// Read one value of type `t`. Ok(None) is an empty collection, which
 /// Redis skips when loading a file and refuses in RESTORE.
 pub fn read_value(r: &mut Reader, t: u8, lim: &BuildLimits) -> R<Option<Value>> {
     let deep = lim.deep;
     Ok(Some(match t {
-        T_STRING => Value::from_bytes(&r.string()?),
+        T_STRING => Value::from_bytes(&r.string_cow()?),
         T_LIST => {
             let n = r.read_len()?;
             if n == 0 {
@@ -597,7 +732,7 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &BuildLimits) -> R<Option<Value>> 
             }
             let mut l = List::new();
             for _ in 0..n {
-                l.push_back(&r.string()?, lim.list_fill);
+                l.push_back(&r.string_cow()?, lim.list_fill);
             }
             Value::List(Box::new(l))
         }
@@ -619,6 +754,9 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &BuildLimits) -> R<Option<Value>> 
             let n = r.read_len()?;
             if n == 0 {
                 return Ok(None);
+            }
+            if n as usize > lim.zset.entries {
+                return big_zset(r, t, n as usize).map(Some);
             }
             let mut v = Vec::new();
             let mut seen = std::collections::HashSet::new();
@@ -643,6 +781,9 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &BuildLimits) -> R<Option<Value>> 
             let n = r.read_len()?;
             if n == 0 {
                 return Ok(None);
+            }
+            if n as usize > lim.hash.entries {
+                return big_hash(r, n as usize).map(Some);
             }
             let mut v = Vec::new();
             let mut seen = std::collections::HashSet::new();
@@ -685,19 +826,7 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &BuildLimits) -> R<Option<Value>> 
             if deep {
                 r.sanitized += 1;
             }
-            let Some(pairs) = lp_elems(&r.string()?, deep).and_then(|e| pairs_of(e, deep)) else {
-                return corrupt("Hash listpack integrity check failed.");
-            };
-            if pairs.is_empty() {
-                return Ok(None);
-            }
-            if has_dup_fields(&pairs) {
-                if pairs.len() > lim.hash.entries {
-                    tracing::warn!("listpack with dup elements");
-                }
-                return corrupt("Hash listpack integrity check failed.");
-            }
-            build_hash(pairs, lim, true)
+            return hash_from_listpack(&r.string_cow()?, deep, lim);
         }
         T_SET_INTSET => {
             if deep {
@@ -796,27 +925,25 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &BuildLimits) -> R<Option<Value>> 
                 if container != 1 && container != 2 {
                     return corrupt("Quicklist integrity check failed.");
                 }
-                let blob = r.string()?;
+                let blob = r.string_cow()?;
                 if blob.is_empty() {
                     return corrupt("Quicklist node is empty");
                 }
                 if container == 1 {
-                    l.push_node([blob.as_slice()], true);
+                    l.push_node([&blob[..]], true);
                     continue;
                 }
-                let elems = if t == T_LIST_QUICKLIST {
-                    match ziplist_elems(&blob) {
-                        Some(e) => e,
-                        None => return corrupt("Ziplist integrity check failed."),
-                    }
-                } else {
+                if t == T_LIST_QUICKLIST2 {
                     if deep {
                         r.sanitized += 1;
                     }
-                    match lp_elems(&blob, deep) {
-                        Some(e) => e,
-                        None => return corrupt("Listpack integrity check failed."),
+                    if l.push_listpack_node(blob, deep).is_none() {
+                        return corrupt("Listpack integrity check failed.");
                     }
+                    continue;
+                }
+                let Some(elems) = ziplist_elems(&blob) else {
+                    return corrupt("Ziplist integrity check failed.");
                 };
                 let items: Vec<Vec<u8>> = elems.into_iter().map(Elem::into_bytes).collect();
                 l.push_node(items.iter().map(|i| i.as_slice()), false);
@@ -855,13 +982,29 @@ pub fn load(data: &[u8], dbs: &mut [Db], lim: &BuildLimits, now: i64) -> R<Loade
 }
 
 /// Keys parsed from an image, per database, not yet in the keyspace.
-pub type Staged = Vec<Vec<(Vec<u8>, Obj)>>;
+pub type Staged = Vec<Vec<(SBytes, Obj)>>;
 
-/// Put parsed keys into the keyspace.
+/// Put parsed keys into the keyspace, sized for them first (as Redis
+/// does on RESIZEDB) so it never rehashes while filling.
 pub fn install(staged: Staged, dbs: &mut [Db]) {
     for (i, keys) in staged.into_iter().enumerate() {
-        for (k, o) in keys {
-            dbs[i].insert_obj(&k, o);
+        let db = &mut dbs[i];
+        db.dict.reserve(keys.len());
+        // Hash every key first, then prefetch the bucket of the key 16
+        // ahead and the entry in the bucket of the key 8 ahead: filling a
+        // big keyspace is otherwise two cache misses per key in a row.
+        let hashes: Vec<u64> = keys
+            .iter()
+            .map(|(k, _)| crate::db::dict::hash_bytes(k))
+            .collect();
+        for (j, (k, o)) in keys.into_iter().enumerate() {
+            if let Some(&h) = hashes.get(j + 16) {
+                db.dict.prefetch(h, false);
+            }
+            if let Some(&h) = hashes.get(j + 8) {
+                db.dict.prefetch(h, true);
+            }
+            db.insert_obj_hashed(hashes[j], k, o);
         }
         // Loading raises no "new" key events.
         dbs[i].new_pending.clear();
@@ -986,6 +1129,11 @@ fn parse_body(
     }
     let mut staged: Staged = Vec::new();
     let keep = obs.keep();
+    // One access clock for every loaded key (a clock read per key showed).
+    let clock = Obj::new(Value::Int(0)).lru;
+    // OP_FREQ / OP_IDLE before the next key.
+    let mut lfu_freq: Option<u8> = None;
+    let mut lru_idle: Option<u64> = None;
     let mut db = 0usize;
     let mut expire = NO_EXPIRE;
     let mut loaded = Loaded {
@@ -1012,8 +1160,16 @@ fn parse_body(
             }
             OP_RESIZEDB => {
                 obs.doing(Doing::ReadLen);
+                let n = r.read_len()?;
                 r.read_len()?;
-                r.read_len()?;
+                // Size the staging area (and so the keyspace) up front.
+                if keep {
+                    if staged.len() <= db {
+                        staged.resize_with(db + 1, Vec::new);
+                    }
+                    let n = prealloc(r, usize::try_from(n).unwrap_or(usize::MAX));
+                    staged[db].reserve(n);
+                }
             }
             OP_AUX => {
                 obs.doing(Doing::ReadAux);
@@ -1030,10 +1186,10 @@ fn parse_body(
                 expire = i32::from_le_bytes(r.take(4)?.try_into().unwrap_or([0; 4])) as i64 * 1000
             }
             OP_IDLE => {
-                r.read_len()?;
+                lru_idle = Some(r.read_len()?);
             }
             OP_FREQ => {
-                r.byte()?;
+                lfu_freq = Some(r.byte()?);
             }
             OP_FUNCTION2 => {
                 obs.doing(Doing::ReadFunctions);
@@ -1046,7 +1202,7 @@ fn parse_body(
             t => {
                 obs.key_type(t)?;
                 obs.doing(Doing::ReadKey);
-                let key = r.string()?;
+                let key = r.string_cow()?;
                 obs.key_read(&key);
                 obs.doing(Doing::ReadObjectValue);
                 match read_value(r, t, lim)? {
@@ -1068,15 +1224,23 @@ fn parse_body(
                                 if staged.len() <= db {
                                     staged.resize_with(db + 1, Vec::new);
                                 }
-                                let mut o = Obj::new(val);
-                                o.expire = expire;
-                                staged[db].push((key, o));
+                                staged[db].push((
+                                    SBytes::new(&key),
+                                    Obj {
+                                        val,
+                                        expire,
+                                        lru: crate::db::clock_from(lfu_freq, lru_idle)
+                                            .unwrap_or(clock),
+                                    },
+                                ));
                             }
                         }
                     }
                 }
                 obs.key_done(r.pos, expire);
                 expire = NO_EXPIRE;
+                lfu_freq = None;
+                lru_idle = None;
             }
         }
     }

@@ -81,7 +81,7 @@ fn pick_victim(
             let score = if policy.ends_with("lru") {
                 now_lru.saturating_sub(o.lru) as u64
             } else if policy.ends_with("lfu") {
-                255 - (o.lru & 0xff) as u64
+                255 - crate::db::lfu_counter(o.lru) as u64
             } else {
                 // volatile-ttl: the soonest expiry goes first.
                 u64::MAX - o.expire as u64
