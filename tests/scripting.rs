@@ -498,3 +498,41 @@ fn redis_call_arguments_and_replies_on_the_stack() {
         "*3\r\n$1\r\nk\r\n$1\r\na\r\n$3\r\nnew\r\n"
     );
 }
+
+#[test]
+fn keys_and_argv_start_fresh_whatever_the_last_script_did() {
+    let s = Server::start();
+    let mut r = s.raw();
+    let eval = |r: &mut common::Raw, script: &str, args: &[&str]| {
+        let mut argv = vec!["EVAL", script];
+        argv.extend_from_slice(args);
+        r.call(&argv)
+    };
+    assert_eq!(
+        eval(&mut r, "table.insert(KEYS, 'x') return #KEYS", &["1", "a"]),
+        ":2\r\n"
+    );
+    assert_eq!(
+        eval(&mut r, "return KEYS", &["1", "b"]),
+        "*1\r\n$1\r\nb\r\n"
+    );
+    assert_eq!(eval(&mut r, "KEYS.foo = 1 return 1", &["1", "a"]), ":1\r\n");
+    assert_eq!(eval(&mut r, "return KEYS.foo", &["0"]), "$-1\r\n");
+    let meta = "setmetatable(ARGV, {__index=function() return 'm' end}) return 1";
+    assert_eq!(eval(&mut r, meta, &["0"]), ":1\r\n");
+    assert_eq!(eval(&mut r, "return ARGV[5]", &["0"]), "$-1\r\n");
+    let lens = "return {#KEYS, #ARGV}";
+    assert_eq!(
+        eval(&mut r, lens, &["2", "a", "b", "c"]),
+        "*2\r\n:2\r\n:1\r\n"
+    );
+    assert_eq!(eval(&mut r, lens, &["0"]), "*2\r\n:0\r\n:0\r\n");
+    assert_eq!(
+        eval(&mut r, "KEYS[1] = nil return 1", &["2", "a", "b"]),
+        ":1\r\n"
+    );
+    assert_eq!(
+        eval(&mut r, "return KEYS", &["1", "z"]),
+        "*1\r\n$1\r\nz\r\n"
+    );
+}

@@ -983,12 +983,9 @@ unsafe extern "C-unwind" fn run_job(l: *mut lua_State) -> c_int {
         ffi::lua_call(l, 2, 1);
     } else {
         ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, job.env);
-        ffi::lua_pushstring(l, c"KEYS".as_ptr());
-        raw::push_string_array(l, t.keys);
-        ffi::lua_rawset(l, -3);
-        ffi::lua_pushstring(l, c"ARGV".as_ptr());
-        raw::push_string_array(l, t.args);
-        ffi::lua_rawset(l, -3);
+        let env = ffi::lua_gettop(l);
+        raw::set_string_array(l, env, c"KEYS", t.keys);
+        raw::set_string_array(l, env, c"ARGV", t.args);
         ffi::lua_settop(l, -2);
         ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, t.func);
         ffi::lua_call(l, 0, 1);

@@ -61,10 +61,68 @@ pub(crate) unsafe fn push_error_table(l: *mut lua_State, msg: &[u8], counted: bo
 /// Push a Lua array of byte strings (KEYS, ARGV).
 pub(crate) unsafe fn push_string_array(l: *mut lua_State, items: &[Bytes]) {
     ffi::lua_createtable(l, items.len() as c_int, 0);
+    fill_array(l, items, 0);
+}
+
+/// Store `items` as t[1..] of the table at the top, clearing t[n+1..=old]
+/// (the table held `old` items before).
+unsafe fn fill_array(l: *mut lua_State, items: &[Bytes], old: c_int) {
     for (i, it) in items.iter().enumerate() {
         ffi::lua_pushlstring(l, it.as_ptr().cast(), it.len());
         ffi::lua_rawseti_(l, -2, (i + 1) as c_int);
     }
+    for i in items.len() as c_int + 1..=old {
+        ffi::lua_pushnil(l);
+        ffi::lua_rawseti_(l, -2, i);
+    }
+}
+
+/// Set the global `name` of the table at `env` (absolute index) to an
+/// array of `items`. The previous run's table is refilled when it is
+/// still a plain array (no metatable, keys exactly 1..n), as a script
+/// left it; anything else gets a new table.
+pub(crate) unsafe fn set_string_array(l: *mut lua_State, env: c_int, name: &CStr, items: &[Bytes]) {
+    ffi::lua_pushstring(l, name.as_ptr());
+    ffi::lua_rawget(l, env);
+    if let Some(old) = plain_array_len(l) {
+        fill_array(l, items, old);
+    } else {
+        ffi::lua_settop(l, -2);
+        push_string_array(l, items);
+        ffi::lua_pushstring(l, name.as_ptr());
+        ffi::lua_pushvalue(l, -2);
+        ffi::lua_rawset(l, env);
+    }
+    ffi::lua_settop(l, -2);
+}
+
+/// The length of the table at the top when its keys are exactly 1..n and
+/// it has no metatable.
+unsafe fn plain_array_len(l: *mut lua_State) -> Option<c_int> {
+    if ffi::lua_type(l, -1) != ffi::LUA_TTABLE {
+        return None;
+    }
+    if ffi::lua_getmetatable(l, -1) != 0 {
+        ffi::lua_settop(l, -2);
+        return None;
+    }
+    let len = ffi::lua_objlen(l, -1) as c_int;
+    let mut count: c_int = 0;
+    ffi::lua_pushnil(l);
+    while ffi::lua_next(l, -2) != 0 {
+        count += 1;
+        let k = if ffi::lua_type(l, -2) == ffi::LUA_TNUMBER {
+            ffi::lua_tonumber(l, -2)
+        } else {
+            0.0
+        };
+        ffi::lua_settop(l, -2);
+        if k < 1.0 || k > len as f64 || k.fract() != 0.0 {
+            ffi::lua_settop(l, -2);
+            return None;
+        }
+    }
+    (count == len).then_some(len)
 }
 
 // ---------------------------------------------------------------------
@@ -101,8 +159,9 @@ pub(crate) unsafe fn push_resp(l: *mut lua_State, buf: &[u8]) {
     push_value(l, buf, &mut pos);
 }
 
+/// Pushes one value; aggregates make room for their elements (a C
+/// function starts with LUA_MINSTACK free slots, plenty for scalars).
 unsafe fn push_value(l: *mut lua_State, buf: &[u8], pos: &mut usize) {
-    ffi::luaL_checkstack(l, 4, std::ptr::null());
     if *pos >= buf.len() {
         ffi::lua_pushnil(l);
         return;
@@ -110,6 +169,9 @@ unsafe fn push_value(l: *mut lua_State, buf: &[u8], pos: &mut usize) {
     let t = buf[*pos];
     *pos += 1;
     let ln = line(buf, pos);
+    if matches!(t, b'*' | b'>' | b'%' | b'~' | b'|' | b'=') {
+        ffi::luaL_checkstack(l, 4, std::ptr::null());
+    }
     match t {
         b'+' => {
             push_str(l, ln);
@@ -279,24 +341,26 @@ unsafe fn write_table(
         return;
     }
     ffi::lua_settop(l, -2);
-    if field(l, c"ok") == ffi::LUA_TSTRING {
-        r.status(&one_line(to_bytes(l, -1)));
+    // {ok = status}, {double = n}, {big_number = digits}.
+    let scalars = [
+        (c"ok", ffi::LUA_TSTRING),
+        (c"double", ffi::LUA_TNUMBER),
+        (c"big_number", ffi::LUA_TSTRING),
+    ];
+    for (i, (name, ty)) in scalars.into_iter().enumerate() {
+        let found = field(l, name) == ty;
+        if found {
+            match i {
+                0 => r.status(&one_line(to_bytes(l, -1))),
+                1 => r.double(ffi::lua_tonumber(l, -1)),
+                _ => r.bignum(&one_line(to_bytes(l, -1))),
+            }
+        }
         ffi::lua_settop(l, -2);
-        return;
+        if found {
+            return;
+        }
     }
-    ffi::lua_settop(l, -2);
-    if field(l, c"double") == ffi::LUA_TNUMBER {
-        r.double(ffi::lua_tonumber(l, -1));
-        ffi::lua_settop(l, -2);
-        return;
-    }
-    ffi::lua_settop(l, -2);
-    if field(l, c"big_number") == ffi::LUA_TSTRING {
-        r.bignum(&one_line(to_bytes(l, -1)));
-        ffi::lua_settop(l, -2);
-        return;
-    }
-    ffi::lua_settop(l, -2);
     if field(l, c"verbatim_string") == ffi::LUA_TTABLE {
         let vt = ffi::lua_gettop(l);
         let f = field_of(l, vt, c"format");
