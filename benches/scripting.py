@@ -2,7 +2,8 @@
 """Pub/sub, scripting and transaction throughput: Ermine vs Redis 7.0.15.
 
 Workloads: PUBLISH to 1 and to 100 subscribers, EVALSHA of a small script
-(redis-benchmark), and MULTI + 10 SET + EXEC (a pipelined RESP driver in
+(INCR of KEYS[1]) and EVALSHA_SETGET (SET KEYS[1] ARGV[1], then GET it),
+both by redis-benchmark, and MULTI + 10 SET + EXEC (a pipelined RESP driver in
 this file). Servers are pinned to CPU 0, load and subscribers to CPU 1;
 rounds alternate the order. Prints medians of ops/s and of server CPU per
 operation, with ratios (ermine / redis; ops ratio >= 1 and CPU ratio <= 1
@@ -11,6 +12,10 @@ is shared and noisy.
 
     benches/scripting.py [--ermine target/release/ermine-server] [--rounds 3]
                          [--requests 200000] [--only PUBLISH_1,EVALSHA]
+                         [--pipeline 1,16]
+
+--pipeline runs the redis-benchmark workloads at each depth given, one row
+each (EVALSHA_P16...); MULTI_EXEC pipelines on its own.
 """
 import argparse
 import multiprocessing
@@ -26,7 +31,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compare import cli, cpu_ticks, free_port, start  # noqa: E402
 
-SCRIPT = "return redis.call('incr', KEYS[1])"
+SCRIPTS = {
+    "EVALSHA": "return redis.call('incr', KEYS[1])",
+    "EVALSHA_SETGET": "redis.call('set', KEYS[1], ARGV[1]) return redis.call('get', KEYS[1])",
+}
 
 
 def resp(*args):
@@ -112,7 +120,7 @@ def multi_exec(port, n, conns=8, batch=8):
     return per * conns / (time.time() - t0)
 
 
-def run(name, port, pid, n):
+def run(name, port, pid, n, pipeline=1):
     """One measurement: (ops/s, server CPU microseconds per op)."""
     cli(port, "FLUSHALL")
     ctx = multiprocessing.get_context("fork")
@@ -124,18 +132,21 @@ def run(name, port, pid, n):
         sub = ctx.Process(target=subscribers, args=(port, nsubs, ready, stop))
         sub.start()
         ready.wait(30)
-    if name == "EVALSHA":
-        sha = subprocess.run(["redis-cli", "-p", str(port), "SCRIPT", "LOAD", SCRIPT],
+    if name in SCRIPTS:
+        sha = subprocess.run(["redis-cli", "-p", str(port), "SCRIPT", "LOAD", SCRIPTS[name]],
                              capture_output=True, text=True).stdout.strip()
     t0 = cpu_ticks(pid)
     if name.startswith("PUBLISH_"):
-        ops = benchmark(port, ["PUBLISH", "bench", "message-0123456789"], n)
+        ops = benchmark(port, ["PUBLISH", "bench", "message-0123456789"], n, pipeline)
         left = subprocess.run(["redis-cli", "-p", str(port), "PUBSUB", "NUMSUB", "bench"],
                               capture_output=True, text=True).stdout.split()
         if left[-1] != str(nsubs):
             print(f"  warning: {name} on port {port}: {left[-1]} of {nsubs} subscribers left", flush=True)
-    elif name == "EVALSHA":
-        ops = benchmark(port, ["EVALSHA", sha, "1", "counter:__rand_int__"], n)
+    elif name in SCRIPTS:
+        argv = ["EVALSHA", sha, "1", "counter:__rand_int__"]
+        if name == "EVALSHA_SETGET":
+            argv.append("value-0123456789")
+        ops = benchmark(port, argv, n, pipeline)
     else:
         ops = multi_exec(port, n // 4)
         n = n // 4
@@ -147,7 +158,7 @@ def run(name, port, pid, n):
     return ops, (t1 - t0) / hz * 1e6 / n
 
 
-WORKLOADS = ["PUBLISH_1", "PUBLISH_100", "EVALSHA", "MULTI_EXEC_10SET"]
+WORKLOADS = ["PUBLISH_1", "PUBLISH_100", "EVALSHA", "EVALSHA_SETGET", "MULTI_EXEC_10SET"]
 
 
 def main():
@@ -157,6 +168,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--requests", type=int, default=200000)
     ap.add_argument("--only", default="")
+    ap.add_argument("--pipeline", default="1")
     a = ap.parse_args()
     only = set(x.strip().upper() for x in a.only.split(",") if x.strip())
     tmp = tempfile.mkdtemp(prefix="ermine-bench-")
@@ -165,21 +177,24 @@ def main():
         for name, cmd in (("redis", [a.redis]), ("ermine", [os.path.abspath(a.ermine)])):
             port = free_port()
             servers[name] = (start(cmd, port, tmp), port)
-        print(f"{'workload':<18}{'redis ops/s':>12}{'ermine ops/s':>14}{'ratio':>7}"
+        print(f"{'workload':<20}{'redis ops/s':>12}{'ermine ops/s':>14}{'ratio':>7}"
               f"{'redis us/op':>13}{'ermine us/op':>14}{'cpu ratio':>11}", flush=True)
-        for w in WORKLOADS:
+        depths = [int(x) for x in a.pipeline.split(",") if x.strip()]
+        rows = [(w, d) for w in WORKLOADS for d in (depths if w != "MULTI_EXEC_10SET" else [1])]
+        for w, depth in rows:
             if only and w not in only:
                 continue
             res = {"redis": [], "ermine": []}
             for r in range(a.rounds):
                 for s in (["redis", "ermine"] if r % 2 == 0 else ["ermine", "redis"]):
                     p, port = servers[s]
-                    res[s].append(run(w, port, p.pid, a.requests))
+                    res[s].append(run(w, port, p.pid, a.requests, depth))
+            label = w if depth == 1 else f"{w}_P{depth}"
             med = {s: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v))
                    for s, v in res.items()}
             ratio = med["ermine"][0] / med["redis"][0] if med["redis"][0] else 0
             cpu = med["ermine"][1] / med["redis"][1] if med["redis"][1] else 0
-            print(f"{w:<18}{med['redis'][0]:>12.0f}{med['ermine'][0]:>14.0f}{ratio:>7.2f}"
+            print(f"{label:<20}{med['redis'][0]:>12.0f}{med['ermine'][0]:>14.0f}{ratio:>7.2f}"
                   f"{med['redis'][1]:>13.2f}{med['ermine'][1]:>14.2f}{cpu:>11.2f}", flush=True)
     finally:
         for p, _ in servers.values():

@@ -397,7 +397,19 @@ mod tests {
 
 /// SHA-1 of `data` as 40 lowercase hex chars (script ids, redis.sha1hex).
 pub fn sha1_hex(data: &[u8]) -> String {
-    sha1(data).iter().map(|b| format!("{b:02x}")).collect()
+    let hex = sha1_hex_bytes(data);
+    String::from_utf8_lossy(&hex).into_owned()
+}
+
+/// SHA-1 of `data` as 40 lowercase hex bytes, without allocating for them.
+pub fn sha1_hex_bytes(data: &[u8]) -> [u8; 40] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 40];
+    for (i, b) in sha1(data).iter().enumerate() {
+        out[2 * i] = HEX[(b >> 4) as usize];
+        out[2 * i + 1] = HEX[(b & 15) as usize];
+    }
+    out
 }
 
 /// SHA-1 digest bytes.

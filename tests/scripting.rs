@@ -428,3 +428,111 @@ fn debug_reload_noflush_needs_merge_for_existing_libraries() {
     assert_eq!(r.call(&["DEBUG", "RELOAD", "NOFLUSH", "MERGE"]), "+OK\r\n");
     assert_eq!(r.call(&["FCALL", "test", "0"]), "$5\r\nhello\r\n");
 }
+
+#[test]
+fn redis_call_arguments_and_replies_on_the_stack() {
+    let s = Server::start();
+    let mut r = s.raw();
+    // Thousands of arguments leave the reply room on the Lua stack.
+    let many =
+        "local a = {} for i=1,7999 do a[i] = 1 end return redis.call('lpush', 'l', unpack(a))";
+    assert_eq!(r.call(&["EVAL", many, "0"]), ":7999\r\n");
+    // Numbers are sent as %.17g; RESP3 replies convert to their tables.
+    assert_eq!(
+        r.call(&["EVAL", "return redis.call('set', KEYS[1], 0.5)", "1", "n"]),
+        "+OK\r\n"
+    );
+    assert_eq!(r.call(&["GET", "n"]), "$3\r\n0.5\r\n");
+    assert_eq!(r.call(&["HSET", "h", "a", "1"]), ":1\r\n");
+    assert_eq!(r.call(&["ZADD", "z", "1.5", "m"]), ":1\r\n");
+    assert_eq!(r.call(&["SADD", "s", "x"]), ":1\r\n");
+    let resp3 = |cmd: &str| format!("redis.setresp(3) return redis.call({cmd})");
+    assert_eq!(
+        r.call(&[
+            "EVAL",
+            "redis.setresp(3) return redis.call('hgetall','h').map.a",
+            "0"
+        ]),
+        "$1\r\n1\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", &resp3("'hgetall','h'"), "0"]),
+        "*2\r\n$1\r\na\r\n$1\r\n1\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", &resp3("'zscore','z','m'"), "0"]),
+        "$3\r\n1.5\r\n"
+    );
+    assert_eq!(
+        r.call(&["EVAL", &resp3("'smembers','s'"), "0"]),
+        "*1\r\n$1\r\nx\r\n"
+    );
+    // A command's error raised by redis.call is counted once.
+    assert_eq!(r.call(&["CONFIG", "RESETSTAT"]), "+OK\r\n");
+    assert_eq!(
+        r.call(&["EVAL", "return redis.call('incr', 'h')", "0"]),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value script: 8b0ab7376b00abdc7d1e9c407abb98f4dab69fc2, on @user_script:1.\r\n"
+    );
+    let stats = r.call(&["INFO", "errorstats"]);
+    assert!(stats.contains("errorstat_WRONGTYPE:count=1\r\n"), "{stats}");
+    // EVALSHA finds the script whatever the case of its id.
+    assert_eq!(
+        r.call(&["EVALSHA", "8B0AB7376B00ABDC7D1E9C407ABB98F4DAB69FC2", "0"]),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value script: 8b0ab7376b00abdc7d1e9c407abb98f4dab69fc2, on @user_script:1.\r\n"
+    );
+    // FCALL runs the callback of the library loaded last.
+    let lib = |v: &str| {
+        format!("#!lua name=l\nredis.register_function('f', function(keys, args) return {{keys[1], args[1], '{v}'}} end)")
+    };
+    assert_eq!(r.call(&["FUNCTION", "LOAD", &lib("old")]), "$1\r\nl\r\n");
+    assert_eq!(
+        r.call(&["FCALL", "f", "1", "k", "a"]),
+        "*3\r\n$1\r\nk\r\n$1\r\na\r\n$3\r\nold\r\n"
+    );
+    assert_eq!(
+        r.call(&["FUNCTION", "LOAD", "REPLACE", &lib("new")]),
+        "$1\r\nl\r\n"
+    );
+    assert_eq!(
+        r.call(&["FCALL", "f", "1", "k", "a"]),
+        "*3\r\n$1\r\nk\r\n$1\r\na\r\n$3\r\nnew\r\n"
+    );
+}
+
+#[test]
+fn keys_and_argv_start_fresh_whatever_the_last_script_did() {
+    let s = Server::start();
+    let mut r = s.raw();
+    let eval = |r: &mut common::Raw, script: &str, args: &[&str]| {
+        let mut argv = vec!["EVAL", script];
+        argv.extend_from_slice(args);
+        r.call(&argv)
+    };
+    assert_eq!(
+        eval(&mut r, "table.insert(KEYS, 'x') return #KEYS", &["1", "a"]),
+        ":2\r\n"
+    );
+    assert_eq!(
+        eval(&mut r, "return KEYS", &["1", "b"]),
+        "*1\r\n$1\r\nb\r\n"
+    );
+    assert_eq!(eval(&mut r, "KEYS.foo = 1 return 1", &["1", "a"]), ":1\r\n");
+    assert_eq!(eval(&mut r, "return KEYS.foo", &["0"]), "$-1\r\n");
+    let meta = "setmetatable(ARGV, {__index=function() return 'm' end}) return 1";
+    assert_eq!(eval(&mut r, meta, &["0"]), ":1\r\n");
+    assert_eq!(eval(&mut r, "return ARGV[5]", &["0"]), "$-1\r\n");
+    let lens = "return {#KEYS, #ARGV}";
+    assert_eq!(
+        eval(&mut r, lens, &["2", "a", "b", "c"]),
+        "*2\r\n:2\r\n:1\r\n"
+    );
+    assert_eq!(eval(&mut r, lens, &["0"]), "*2\r\n:0\r\n:0\r\n");
+    assert_eq!(
+        eval(&mut r, "KEYS[1] = nil return 1", &["2", "a", "b"]),
+        ":1\r\n"
+    );
+    assert_eq!(
+        eval(&mut r, "return KEYS", &["1", "z"]),
+        "*1\r\n$1\r\nz\r\n"
+    );
+}

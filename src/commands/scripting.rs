@@ -240,8 +240,8 @@ pub fn effective_flags(
             }),
         "eval" | "eval_ro" | "evalsha" | "evalsha_ro" if argv.len() > 1 => {
             let body = if cmd.spec.name.starts_with("evalsha") {
-                let sha = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
-                match srv.lua.as_ref().and_then(|l| l.bodies.get(&sha)) {
+                let sha = crate::scripting::sha_key(&argv[1]);
+                match sha.and_then(|k| srv.lua.as_ref()?.script_body(&k)) {
                     Some(b) => b.clone(),
                     None => return cmd_flags,
                 }
@@ -333,13 +333,14 @@ fn eval_generic(ctx: &mut Ctx, argv: &[Bytes], by_sha: bool, ro: bool) {
     };
     let Some(mut eng) = engine(ctx) else { return };
     let sha = if by_sha {
-        let s = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
-        if !eng.exists(&s) {
-            ctx.srv.lua = Some(eng);
-            ctx.error("NOSCRIPT No matching script. Please use EVAL.");
-            return;
+        match crate::scripting::sha_key(&argv[1]).filter(|k| eng.exists(k)) {
+            Some(k) => k,
+            None => {
+                ctx.srv.lua = Some(eng);
+                ctx.error("NOSCRIPT No matching script. Please use EVAL.");
+                return;
+            }
         }
-        s
     } else {
         match eng.load(&argv[1]) {
             Ok(s) => s,
@@ -350,7 +351,7 @@ fn eval_generic(ctx: &mut Ctx, argv: &[Bytes], by_sha: bool, ro: bool) {
             }
         }
     };
-    let body = eng.bodies.get(&sha).cloned().unwrap_or_default();
+    let body = eng.script_body(&sha).cloned().unwrap_or_default();
     let flags = match shebang_flags(&body) {
         Ok(f) => f,
         Err(e) => {
@@ -398,7 +399,7 @@ fn eval_generic(ctx: &mut Ctx, argv: &[Bytes], by_sha: bool, ro: bool) {
 fn reply_run_result(ctx: &mut Ctx, res: crate::scripting::RunResult) {
     use crate::scripting::RunResult;
     match res {
-        RunResult::Reply(bytes) => ctx.reply().raw(&bytes),
+        RunResult::Replied => {}
         RunResult::Error(e) => ctx.error(&e),
         RunResult::ErrorCounted(e) => {
             // Not in the error statistics again, but the command failed.
@@ -551,7 +552,7 @@ fn script_load(ctx: &mut Ctx, argv: &[Bytes]) {
     let res = eng.load(&argv[2]);
     ctx.srv.lua = Some(eng);
     match res {
-        Ok(sha) => ctx.reply().bulk(sha.as_bytes()),
+        Ok(sha) => ctx.reply().bulk(&sha),
         Err(e) => ctx.error(&e),
     }
 }
@@ -563,7 +564,8 @@ fn script_exists(ctx: &mut Ctx, argv: &[Bytes]) {
             ctx.srv
                 .lua
                 .as_ref()
-                .is_some_and(|e| e.exists(&String::from_utf8_lossy(a).to_ascii_lowercase()))
+                .zip(crate::scripting::sha_key(a))
+                .is_some_and(|(e, k)| e.exists(&k))
         })
         .collect();
     let r = ctx.reply();

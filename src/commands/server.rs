@@ -436,7 +436,7 @@ fn section(ctx: &mut Ctx, sec: &str, o: &mut String) {
             } else {
                 0.0
             };
-            let scripts = srv.lua.as_ref().map(|e| e.bodies.len()).unwrap_or(0);
+            let scripts = srv.lua.as_ref().map(|e| e.script_count()).unwrap_or(0);
             let funcs: usize = srv
                 .functions
                 .libraries

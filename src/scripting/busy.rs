@@ -29,7 +29,6 @@ const LOAD_TIMEOUT: Duration = Duration::from_millis(500);
 /// The script being run, for the hook.
 pub struct Running {
     pub start: Instant,
-    pub threshold: Duration,
     pub srv: *mut Server,
     pub clients: *mut Clients,
     pub is_eval: bool,
@@ -44,8 +43,20 @@ pub struct Running {
     pub command: Vec<Bytes>,
 }
 
+impl Running {
+    /// busy-reply-threshold, read when first needed: most runs end before
+    /// the hook ever fires.
+    fn threshold(&self) -> Duration {
+        // SAFETY: the server outlives the run (see `hook`).
+        let ms = unsafe { (*self.srv).config.get_i64("busy-reply-threshold") };
+        Duration::from_millis(ms.max(0) as u64)
+    }
+}
+
 thread_local! {
     pub static RUNNING: RefCell<Option<Running>> = const { RefCell::new(None) };
+    /// The last run's name buffer, reused by the next.
+    static SPARE_NAME: RefCell<String> = const { RefCell::new(String::new()) };
     /// Set by EVAL/FCALL just before a script runs.
     pub static COMMAND: RefCell<Vec<Bytes>> = const { RefCell::new(Vec::new()) };
     /// 0: no script past its threshold; 1: a busy EVAL; 2: a busy function.
@@ -56,7 +67,46 @@ thread_local! {
 
 /// Record the command about to run a script.
 pub fn set_command(argv: &[Bytes]) {
-    COMMAND.with(|c| *c.borrow_mut() = argv.to_vec());
+    COMMAND.with(|c| {
+        let mut c = c.borrow_mut();
+        c.clear();
+        c.extend_from_slice(argv);
+    });
+}
+
+/// A script (EVAL, or the function `name`) starts running.
+pub fn start(srv: *mut Server, clients: *mut Clients, name: &str, is_eval: bool) {
+    let mut n = SPARE_NAME.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    n.clear();
+    n.push_str(name);
+    let run = Running {
+        start: Instant::now(),
+        srv,
+        clients,
+        is_eval,
+        name: n,
+        wrote: false,
+        repl: crate::server::propagate::ALL,
+        killed: false,
+        timed_out: false,
+        command: COMMAND.with(|c| std::mem::take(&mut *c.borrow_mut())),
+    };
+    RUNNING.with(|r| *r.borrow_mut() = Some(run));
+}
+
+/// The running script ended; true when it was killed. Clients are served
+/// normally again.
+pub fn end() -> bool {
+    let Some(mut run) = RUNNING.with(|r| r.borrow_mut().take()) else {
+        finished();
+        return false;
+    };
+    finished();
+    // Their buffers serve the next run.
+    run.command.clear();
+    COMMAND.with(|c| *c.borrow_mut() = std::mem::take(&mut run.command));
+    SPARE_NAME.with(|s| *s.borrow_mut() = std::mem::take(&mut run.name));
+    run.killed
 }
 
 /// The -BUSY error for commands not allowed now, when a script is busy.
@@ -113,7 +163,7 @@ pub fn threshold() -> Option<Duration> {
     RUNNING.with(|r| {
         r.borrow()
             .as_ref()
-            .map(|run| run.threshold)
+            .map(|run| run.threshold())
             .filter(|t| !t.is_zero())
     })
 }
@@ -196,7 +246,7 @@ pub fn hook(lua: &mlua::Lua) -> mlua::Result<mlua::VmState> {
         if run.killed {
             return Some(Err(()));
         }
-        if run.start.elapsed() < run.threshold {
+        if run.start.elapsed() < run.threshold() {
             return None;
         }
         let first = !run.timed_out;

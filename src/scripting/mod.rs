@@ -10,17 +10,20 @@ pub mod bit;
 pub mod busy;
 pub mod cjson;
 pub mod cmsgpack;
-pub mod convert;
 pub mod ldb;
 pub mod rand;
+pub mod raw;
 pub mod structlib;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::os::raw::c_int;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use mlua::ffi::{self, lua_State};
 use mlua::{Function, Lua, MultiValue, Table, Value as LuaValue};
 
 use crate::commands::{flags, Ctx};
@@ -29,7 +32,8 @@ use crate::server::client::{Client, Conn};
 /// What a script run gives back: the Lua value converted to RESP bytes, or
 /// an error line (with its code, no leading '-').
 pub enum RunResult {
-    Reply(Vec<u8>),
+    /// The reply was written to the client.
+    Replied,
     Error(String),
     /// An error already counted in the error statistics (raised by
     /// redis.call from a command's error).
@@ -42,10 +46,8 @@ pub struct LuaEngine {
     env: Table,
     /// The proxy scripts are compiled with.
     proxy: Table,
-    /// Compiled scripts by SHA-1.
-    funcs: HashMap<String, Function>,
-    /// Script bodies by SHA-1 (SCRIPT LOAD / EXISTS / EVALSHA).
-    pub bodies: HashMap<String, Bytes>,
+    /// Compiled scripts by SHA-1 (EVAL, SCRIPT LOAD / EXISTS, EVALSHA).
+    scripts: HashMap<Sha, Script, BuildHasherDefault<ShaHasher>>,
     /// The client scripts run commands as; kept to avoid a new one per call.
     fake: Option<Box<Client>>,
     /// Globals of FUNCTION libraries: the load-time API while a library
@@ -56,14 +58,56 @@ pub struct LuaEngine {
     registering: Rc<RefCell<Vec<Registered>>>,
     /// Callbacks of loaded library functions, by function name.
     pub lib_funcs: HashMap<String, Function>,
-    /// What every run uses, made once (redis.call, redis.pcall and
-    /// redis.setresp are installed with it).
-    api: RunApi,
+    /// Registry references of the callbacks FCALL ran, with the callback
+    /// each was made for (a reloaded library has new ones).
+    lib_refs: HashMap<String, (Function, c_int)>,
+    /// The main Lua state and registry references of what every run uses,
+    /// for the C API path in `raw`.
+    state: *mut lua_State,
+    handler_ref: c_int,
+    runner_ref: c_int,
+    env_ref: c_int,
 }
 
-struct RunApi {
-    handler: Function,
-    xpcall: Function,
+/// A script id: the SHA-1 of its body in lowercase hex.
+pub type Sha = [u8; 40];
+
+/// `s` as a script id (lowercased), when it has the length of one.
+pub fn sha_key(s: &[u8]) -> Option<Sha> {
+    let mut k: Sha = s.try_into().ok()?;
+    k.make_ascii_lowercase();
+    Some(k)
+}
+
+/// A script id as text.
+pub fn sha_str(k: &Sha) -> &str {
+    std::str::from_utf8(k).unwrap_or("")
+}
+
+/// Script ids are SHA-1 digests: mixing their bytes a word at a time is
+/// hash enough (SipHash costs more than the lookup).
+#[derive(Default)]
+pub struct ShaHasher(u64);
+
+impl std::hash::Hasher for ShaHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, b: &[u8]) {
+        for c in b.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+}
+
+/// A cached script.
+struct Script {
+    /// Registry reference of the compiled function.
+    func: c_int,
+    body: Bytes,
 }
 
 /// The running script's context for redis.call / redis.setresp, set for
@@ -77,6 +121,12 @@ struct Current {
 
 thread_local! {
     static CURRENT: std::cell::Cell<Option<Current>> = const { std::cell::Cell::new(None) };
+    /// The argument vector redis.call builds, kept for the next call.
+    static CALL_ARGS: std::cell::Cell<Vec<Bytes>> = const { std::cell::Cell::new(Vec::new()) };
+    /// The buffer redis.call copies arguments into: one for all of them,
+    /// as a client's arguments share its read buffer, and reused once the
+    /// previous call's arguments are gone.
+    static CALL_BUF: std::cell::Cell<BytesMut> = std::cell::Cell::new(BytesMut::new());
 }
 
 /// Run `f` with the running script's context.
@@ -468,22 +518,22 @@ impl LuaEngine {
             env.set(lib, ro)?;
         }
         // Globals: reading an undefined one or creating one is an error.
+        // The proxy's __index is env itself, so a global is found without
+        // a function call; env's own metatable raises for missing ones.
         let proxy = lua.create_table()?;
         let mt = lua.create_table()?;
-        let index: Function = lua
+        let missing: Function = lua
             .load(
-                r#"local env, rawget, tostring, error = ...
+                r#"local tostring, error = ...
                 return function(_, k)
-                  local v = rawget(env, k)
-                  if v == nil then
-                    error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-                  end
-                  return v
+                  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
                 end"#,
             )
             .set_name("=sandbox")
-            .call((env.clone(), g.get::<Function>("rawget")?, g.get::<Function>("tostring")?, g.get::<Function>("error")?))?;
-        mt.set("__index", index)?;
+            .call((g.get::<Function>("tostring")?, g.get::<Function>("error")?))?;
+        let env_mt = lua.create_table()?;
+        env_mt.set("__index", missing)?;
+        mt.set("__index", env.clone())?;
         mt.set(
             "__newindex",
             lua.load("return function() error('Attempt to modify a readonly table', 2) end")
@@ -578,22 +628,24 @@ impl LuaEngine {
             g.get::<Function>("setmetatable")?,
         ))?;
         load_env.raw_set("redis", load_redis_ro)?;
+        // At run time the proxy reads env directly (as the EVAL proxy does).
         let (lib_proxy, lib_mode): (Table, Function) = lua
             .load(
                 r#"local env, load_env, rawget, tostring, error, setmetatable = ...
-                local current = env
-                local proxy = setmetatable({}, {
-                  __index = function(_, k)
-                    local v = rawget(current, k)
-                    if v == nil then
-                      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-                    end
-                    return v
-                  end,
+                local function load_index(_, k)
+                  local v = rawget(load_env, k)
+                  if v == nil then
+                    error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+                  end
+                  return v
+                end
+                local mt = {
+                  __index = env,
                   __newindex = function() error('Attempt to modify a readonly table', 2) end,
                   __metatable = false,
-                })
-                return proxy, function(loading) if loading then current = load_env else current = env end end"#,
+                }
+                local proxy = setmetatable({}, mt)
+                return proxy, function(loading) if loading then mt.__index = load_index else mt.__index = env end end"#,
             )
             .set_name("=sandbox")
             .call((
@@ -606,26 +658,46 @@ impl LuaEngine {
             ))?;
         // Every 100k instructions: check for timeout and SCRIPT KILL.
         busy::install(&lua);
-        let api = RunApi::new(&lua, &env)?;
+        install_api(&lua, &env)?;
+        let handler: Function = env.get("__redis__err__handler")?;
+        env.set_metatable(Some(env_mt));
+        let mut state = std::ptr::null_mut();
+        // SAFETY: only reads the state pointer.
+        unsafe { lua.exec_raw::<()>((), |l| state = l)? };
+        // SAFETY: a plain Lua C function using only the stack API.
+        let runner = unsafe { lua.create_c_function(run_job)? };
         Ok(LuaEngine {
+            handler_ref: registry_ref(&lua, handler)?,
+            runner_ref: registry_ref(&lua, runner)?,
+            env_ref: registry_ref(&lua, env.clone())?,
+            state,
             lua,
             env,
             proxy,
-            funcs: HashMap::new(),
-            bodies: HashMap::new(),
+            scripts: HashMap::default(),
             fake: None,
             lib_proxy,
             lib_mode,
             registering,
             lib_funcs: HashMap::new(),
-            api,
+            lib_refs: HashMap::new(),
         })
     }
 
+    /// Number of cached scripts (INFO's number_of_cached_scripts).
+    pub fn script_count(&self) -> usize {
+        self.scripts.len()
+    }
+
+    /// The body of a cached script.
+    pub fn script_body(&self, sha: &Sha) -> Option<&Bytes> {
+        self.scripts.get(sha).map(|s| &s.body)
+    }
+
     /// Compile a script body (if not cached) and remember it by SHA-1.
-    pub fn load(&mut self, body: &Bytes) -> Result<String, String> {
-        let sha = crate::util::sha1_hex(body);
-        if self.funcs.contains_key(&sha) {
+    pub fn load(&mut self, body: &Bytes) -> Result<Sha, String> {
+        let sha = crate::util::sha1_hex_bytes(body);
+        if self.scripts.contains_key(&sha) {
             return Ok(sha);
         }
         let code: &[u8] = body;
@@ -650,46 +722,54 @@ impl LuaEngine {
                     lua_error_text(&e)
                 )
             })?;
-        self.funcs.insert(sha.clone(), f);
-        self.bodies.insert(sha.clone(), body.clone());
+        let func = registry_ref(&self.lua, f)
+            .map_err(|e| format!("ERR Error compiling script: {}", lua_error_text(&e)))?;
+        self.scripts.insert(
+            sha,
+            Script {
+                func,
+                body: body.clone(),
+            },
+        );
         Ok(sha)
     }
 
     pub fn flush(&mut self) {
-        self.funcs.clear();
-        self.bodies.clear();
+        for (_, s) in self.scripts.drain() {
+            // SAFETY: releases a reference this engine made.
+            unsafe { ffi::luaL_unref(self.state, ffi::LUA_REGISTRYINDEX, s.func) };
+        }
         self.lua.gc_collect().ok();
     }
 
-    pub fn exists(&self, sha: &str) -> bool {
-        self.funcs.contains_key(sha)
+    pub fn exists(&self, sha: &Sha) -> bool {
+        self.scripts.contains_key(sha)
     }
 
     /// Run a loaded script with KEYS and ARGV.
     pub fn run(
         &mut self,
         ctx: &mut Ctx,
-        sha: &str,
+        sha: &Sha,
         keys: &[Bytes],
         args: &[Bytes],
         read_only: bool,
         allow_oom: bool,
     ) -> RunResult {
-        let Some(func) = self.funcs.get(sha).cloned() else {
+        let Some(func) = self.scripts.get(sha).map(|s| s.func) else {
             return RunResult::Error("NOSCRIPT No matching script. Please use EVAL.".into());
         };
-        if let Err(e) = set_keys_argv(&self.lua, &self.env, keys, args) {
-            return RunResult::Error(format!("ERR {}", lua_error_text(&e)));
-        }
-        self.execute(
-            ctx,
+        let target = Target {
             func,
-            sha,
-            Mode {
-                read_only,
-                allow_oom,
-            },
-        )
+            fcall: false,
+            keys,
+            args,
+        };
+        let mode = Mode {
+            read_only,
+            allow_oom,
+        };
+        self.execute(ctx, target, sha_str(sha), mode)
     }
 
     /// Run a library function (FCALL) with its keys and args tables.
@@ -702,29 +782,47 @@ impl LuaEngine {
         read_only: bool,
         allow_oom: bool,
     ) -> RunResult {
-        let Some(cb) = self.lib_funcs.get(name).cloned() else {
+        let Some(cb) = self.lib_funcs.get(name) else {
             return RunResult::Error("ERR Function not found".into());
         };
-        let wrapped = (|| -> mlua::Result<Function> {
-            let lua = &self.lua;
-            let k = string_table(lua, keys)?;
-            let a = string_table(lua, args)?;
-            lua.load("local f, k, a = ... return function() return f(k, a) end")
-                .set_name("=fcall")
-                .call((cb, k, a))
-        })();
-        match wrapped {
-            Ok(f) => self.execute(
-                ctx,
-                f,
-                name,
-                Mode {
-                    read_only,
-                    allow_oom,
-                },
-            ),
-            Err(e) => RunResult::Error(format!("ERR {}", lua_error_text(&e))),
-        }
+        let cached = match self.lib_refs.get(name) {
+            Some((f, r)) if f == cb => Some(*r),
+            _ => None,
+        };
+        let func = match cached {
+            Some(r) => r,
+            None => {
+                let cb = cb.clone();
+                // References of callbacks no longer loaded go.
+                let (funcs, state) = (&self.lib_funcs, self.state);
+                self.lib_refs.retain(|n, (f, r)| {
+                    let keep = funcs.get(n) == Some(f);
+                    if !keep {
+                        // SAFETY: releases a reference this engine made.
+                        unsafe { ffi::luaL_unref(state, ffi::LUA_REGISTRYINDEX, *r) };
+                    }
+                    keep
+                });
+                match registry_ref(&self.lua, cb.clone()) {
+                    Ok(r) => {
+                        self.lib_refs.insert(name.to_string(), (cb, r));
+                        r
+                    }
+                    Err(e) => return RunResult::Error(format!("ERR {}", lua_error_text(&e))),
+                }
+            }
+        };
+        let target = Target {
+            func,
+            fcall: true,
+            keys,
+            args,
+        };
+        let mode = Mode {
+            read_only,
+            allow_oom,
+        };
+        self.execute(ctx, target, name, mode)
     }
 
     /// Load a library's code (after its shebang line): run it with the
@@ -760,7 +858,7 @@ impl LuaEngine {
         Ok(regs)
     }
 
-    fn execute(&mut self, ctx: &mut Ctx, func: Function, name: &str, mode: Mode) -> RunResult {
+    fn execute(&mut self, ctx: &mut Ctx, target: Target, name: &str, mode: Mode) -> RunResult {
         let mut fake = self.fake.take().unwrap_or_else(|| {
             let mut c = Box::new(Client::new(
                 0,
@@ -775,54 +873,33 @@ impl LuaEngine {
         });
         fake.db = ctx.client.db;
         fake.reply.resp = 2;
-        let threshold = ctx.srv.config.get_i64("busy-reply-threshold").max(0) as u64;
-        busy::RUNNING.with(|r| {
-            *r.borrow_mut() = Some(busy::Running {
-                start: std::time::Instant::now(),
-                threshold: std::time::Duration::from_millis(threshold),
-                srv: &mut *ctx.srv,
-                clients: &mut *ctx.clients,
-                is_eval: name.len() == 40 && name.bytes().all(|c| c.is_ascii_hexdigit()),
-                name: name.to_string(),
-                wrote: false,
-                repl: crate::server::propagate::ALL,
-                killed: false,
-                timed_out: false,
-                command: busy::COMMAND.with(|c| std::mem::take(&mut *c.borrow_mut())),
-            })
-        });
+        busy::start(&mut *ctx.srv, &mut *ctx.clients, name, !target.fcall);
         // A debugging session (SCRIPT DEBUG) stops the script at lines.
         let debugging = ldb::active();
         if debugging {
             ldb::install_hook(&self.lua, &self.env);
         }
-        let res = self.run_inner(ctx, &mut fake, func, name, mode);
+        let res = self.run_inner(ctx, &mut fake, target, name, mode);
         if debugging {
             busy::install(&self.lua);
         }
-        let killed = busy::RUNNING.with(|r| r.borrow_mut().take().is_some_and(|run| run.killed));
-        busy::finished();
-        if killed {
+        if busy::end() {
             // Back to the cheap hook after a kill switched it to every line.
             busy::install(&self.lua);
         }
         fake.reply.buf.clear();
         self.fake = Some(fake);
-        match res {
-            Ok(r) => r,
-            Err(e) => RunResult::Error(format!("ERR Error running script {}", lua_error_text(&e))),
-        }
+        res
     }
 
     fn run_inner(
         &mut self,
         ctx: &mut Ctx,
         fake: &mut Client,
-        func: Function,
-        sha: &str,
+        target: Target,
+        name: &str,
         mode: Mode,
-    ) -> mlua::Result<RunResult> {
-        let api = &self.api;
+    ) -> RunResult {
         let prev = CURRENT.with(|c| {
             c.replace(Some(Current {
                 ctx: ctx as *mut Ctx<'_> as *mut std::ffi::c_void,
@@ -830,25 +907,39 @@ impl LuaEngine {
                 mode,
             }))
         });
-        let res = api.xpcall.call::<MultiValue>((func, api.handler.clone()));
-        CURRENT.with(|c| c.set(prev));
-        let mut it = res?.into_iter();
-        let ok = matches!(it.next(), Some(LuaValue::Boolean(true)));
-        let val = it.next().unwrap_or(LuaValue::Nil);
-        if !ok {
-            let msg = convert::error_from_lua(&val, sha);
-            return Ok(match &val {
-                LuaValue::Table(t) if !convert::counts_in_stats(t) => RunResult::ErrorCounted(msg),
-                _ => RunResult::Error(msg),
-            });
-        }
-        let mut out = crate::protocol::Reply {
-            buf: Vec::new(),
-            resp: ctx.client.reply.resp,
-            pushed: false,
-        };
+        let mark = ctx.client.reply.buf.len();
         let mut errors = Vec::new();
-        convert::lua_to_reply(&val, &mut out, fake.reply.resp == 3, 0, &mut errors);
+        let mut job = Job {
+            target,
+            env: self.env_ref,
+            out: &mut ctx.client.reply,
+            fake,
+            errors: &mut errors,
+        };
+        let l = self.state;
+        // SAFETY: the main state, used by nothing else now; the stack is
+        // restored to where it was.
+        let failed = unsafe {
+            let top = ffi::lua_gettop(l);
+            ffi::lua_checkstack(l, 4);
+            ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, self.handler_ref);
+            ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, self.runner_ref);
+            ffi::lua_pushlightuserdata(l, &mut job as *mut Job as *mut std::ffi::c_void);
+            let status = ffi::lua_pcall(l, 1, 0, top + 1);
+            let failed = (status != 0).then(|| raw::error_text(l, name));
+            ffi::lua_settop(l, top);
+            failed
+        };
+        CURRENT.with(|c| c.set(prev));
+        if let Some((msg, counts)) = failed {
+            // A conversion cut short leaves nothing behind.
+            ctx.client.reply.buf.truncate(mark);
+            return if counts {
+                RunResult::Error(msg)
+            } else {
+                RunResult::ErrorCounted(msg)
+            };
+        }
         for e in errors {
             if e.is_empty() {
                 ctx.srv.stats.cur_cmd_error = true;
@@ -856,57 +947,92 @@ impl LuaEngine {
                 ctx.srv.stats.record_error(&e);
             }
         }
-        Ok(RunResult::Reply(out.buf))
+        RunResult::Replied
     }
 }
 
-impl RunApi {
-    fn new(lua: &Lua, env: &Table) -> mlua::Result<RunApi> {
-        let redis_ro: Table = env.get("redis")?;
-        // The read-only proxy's backing table holds the functions.
-        let redis: Table = redis_ro
-            .metatable()
-            .and_then(|m| m.get::<Table>("__index").ok())
-            .unwrap_or(redis_ro);
-        let call = lua.create_function(|lua, (argv, n): (Table, i64)| {
-            with_current(|ctx, fake, mode| {
-                script_call(lua, ctx, fake, &argv, n.max(0) as usize, mode)
-            })
-            .unwrap_or_else(|| {
-                Err(api_error(
-                    "redis.call can only be called inside a script invocation",
-                ))
-            })
-        })?;
-        lua.set_named_registry_value(RCALL_KEY, call)?;
-        let setresp = lua.create_function(|_, v: LuaValue| {
-            let n = match v {
-                LuaValue::Integer(n) => n,
-                LuaValue::Number(n) => n as i64,
-                _ => 0,
-            };
-            if n != 2 && n != 3 {
-                return Err(api_error("RESP version must be 2 or 3."));
-            }
-            with_current(|_, fake, _| fake.reply.resp = n as u8);
-            Ok(())
-        })?;
-        // Installed for good: outside a run they find no context and fail
-        // (a library's load-time code has its own `redis` without them).
-        // SAFETY: plain Lua C functions using only the stack API.
-        redis.raw_set("call", unsafe { lua.create_c_function(redis_call_raise)? })?;
-        redis.raw_set("pcall", unsafe {
-            lua.create_c_function(redis_call_protected)?
-        })?;
-        redis.raw_set("setresp", setresp)?;
-        Ok(RunApi {
-            handler: env.get("__redis__err__handler")?,
-            xpcall: lua.globals().get("xpcall")?,
-        })
-    }
+/// What a run calls: a compiled script (KEYS and ARGV as globals) or a
+/// library function (called with them), by registry reference.
+struct Target<'a> {
+    func: c_int,
+    fcall: bool,
+    keys: &'a [Bytes],
+    args: &'a [Bytes],
 }
 
-const RCALL_KEY: &str = "ermine_rcall";
+/// One run, for `run_job` (passed as light userdata).
+struct Job<'a> {
+    target: Target<'a>,
+    env: c_int,
+    out: *mut crate::protocol::Reply,
+    fake: *mut Client,
+    errors: *mut Vec<String>,
+}
+
+/// Run inside lua_pcall with the error handler: set up KEYS and ARGV, call
+/// the script and write its result as the reply. It holds only borrowed
+/// data, so a Lua error may unwind through it.
+unsafe extern "C-unwind" fn run_job(l: *mut lua_State) -> c_int {
+    let job = &mut *(ffi::lua_touserdata(l, 1) as *mut Job);
+    let t = &job.target;
+    ffi::luaL_checkstack(l, 6, std::ptr::null());
+    if t.fcall {
+        ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, t.func);
+        raw::push_string_array(l, t.keys);
+        raw::push_string_array(l, t.args);
+        ffi::lua_call(l, 2, 1);
+    } else {
+        ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, job.env);
+        let env = ffi::lua_gettop(l);
+        raw::set_string_array(l, env, c"KEYS", t.keys);
+        raw::set_string_array(l, env, c"ARGV", t.args);
+        ffi::lua_settop(l, -2);
+        ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, t.func);
+        ffi::lua_call(l, 0, 1);
+    }
+    let resp3 = (*job.fake).reply.resp == 3;
+    raw::write_reply(l, &mut *job.out, resp3, 0, &mut *job.errors);
+    0
+}
+
+/// A registry reference to `v` (released with luaL_unref).
+fn registry_ref(lua: &Lua, v: impl mlua::IntoLua) -> mlua::Result<c_int> {
+    let mut r = ffi::LUA_NOREF;
+    // SAFETY: luaL_ref pops the one value exec_raw pushed.
+    unsafe { lua.exec_raw::<()>(v, |l| r = ffi::luaL_ref(l, ffi::LUA_REGISTRYINDEX))? };
+    Ok(r)
+}
+
+/// Install redis.call, redis.pcall and redis.setresp for good: outside a
+/// run they find no context and fail (a library's load-time code has its
+/// own `redis` without them).
+fn install_api(lua: &Lua, env: &Table) -> mlua::Result<()> {
+    let redis_ro: Table = env.get("redis")?;
+    // The read-only proxy's backing table holds the functions.
+    let redis: Table = redis_ro
+        .metatable()
+        .and_then(|m| m.get::<Table>("__index").ok())
+        .unwrap_or(redis_ro);
+    let setresp = lua.create_function(|_, v: LuaValue| {
+        let n = match v {
+            LuaValue::Integer(n) => n,
+            LuaValue::Number(n) => n as i64,
+            _ => 0,
+        };
+        if n != 2 && n != 3 {
+            return Err(api_error("RESP version must be 2 or 3."));
+        }
+        with_current(|_, fake, _| fake.reply.resp = n as u8);
+        Ok(())
+    })?;
+    // SAFETY: plain Lua C functions using only the stack API.
+    redis.raw_set("call", unsafe { lua.create_c_function(redis_call_raise)? })?;
+    redis.raw_set("pcall", unsafe {
+        lua.create_c_function(redis_call_protected)?
+    })?;
+    redis.raw_set("setresp", setresp)?;
+    Ok(())
+}
 
 /// The only argument, when it is a string (not a number).
 fn single_string(args: &MultiValue) -> Option<mlua::String> {
@@ -955,80 +1081,44 @@ pub static PRE_COMMAND_OOM: AtomicBool = AtomicBool::new(false);
 /// DEBUG SET-DISABLE-DENY-SCRIPTS: let scripts call noscript commands.
 pub static DISABLE_DENY_SCRIPTS: AtomicBool = AtomicBool::new(false);
 
-/// A Lua array of byte strings (KEYS, ARGV).
-fn string_table(lua: &Lua, items: &[Bytes]) -> mlua::Result<Table> {
-    lua.create_sequence_from(
-        items
-            .iter()
-            .map(|k| lua.create_string(k))
-            .collect::<mlua::Result<Vec<_>>>()?,
-    )
-}
-
-/// env.KEYS and env.ARGV for an EVAL, built with the C API in one
-/// protected call (through mlua each string and table costs a reference).
-fn set_keys_argv(lua: &Lua, env: &Table, keys: &[Bytes], args: &[Bytes]) -> mlua::Result<()> {
-    use mlua::ffi;
-    // SAFETY: stack-only API calls inside mlua's protected call, whose one
-    // argument (index 1) is env; nothing is left on the stack.
-    unsafe {
-        lua.exec_raw::<()>(env, |l| {
-            for (name, items) in [(c"KEYS", keys), (c"ARGV", args)] {
-                ffi::lua_pushstring(l, name.as_ptr());
-                ffi::lua_createtable(l, items.len() as _, 0);
-                for (i, it) in items.iter().enumerate() {
-                    ffi::lua_pushlstring(l, it.as_ptr().cast(), it.len());
-                    ffi::lua_rawseti(l, -2, (i + 1) as _);
-                }
-                ffi::lua_rawset(l, 1);
-            }
-            ffi::lua_settop(l, 0);
-        })
-    }
-}
-
-/// Run the registered command bridge with this call's arguments, leaving
-/// (value, is_error) on the stack.
-/// The arguments travel in one table (plus their count): a call with many
-/// arguments would otherwise need a Lua reference per argument.
-unsafe fn bridge(l: *mut mlua::ffi::lua_State) {
-    use mlua::ffi;
-    let nargs = ffi::lua_gettop(l);
-    ffi::lua_createtable(l, nargs, 0);
-    ffi::lua_insert(l, 1);
-    let mut i = nargs;
-    while i >= 1 {
-        ffi::lua_rawseti(l, 1, i as _);
-        i -= 1;
-    }
-    ffi::lua_pushinteger(l, nargs as ffi::lua_Integer);
-    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, c"ermine_rcall".as_ptr());
-    ffi::lua_insert(l, 1);
-    ffi::lua_call(l, 2, 2);
-}
-
 /// redis.call: raises the error table when the command failed. A C
 /// function, like Redis's, so `return redis.call(...)` keeps the script's
 /// frame (Lua 5.1 only tail-calls Lua functions) and errors name its line.
-unsafe extern "C-unwind" fn redis_call_raise(l: *mut mlua::ffi::lua_State) -> std::os::raw::c_int {
-    use mlua::ffi;
-    bridge(l);
-    let is_err = ffi::lua_toboolean(l, -1) != 0;
-    ffi::lua_settop(l, -2);
-    if is_err {
+unsafe extern "C-unwind" fn redis_call_raise(l: *mut lua_State) -> c_int {
+    if call_from_lua(l) {
         ffi::lua_error(l);
     }
     1
 }
 
 /// redis.pcall: returns the error table instead of raising it.
-unsafe extern "C-unwind" fn redis_call_protected(
-    l: *mut mlua::ffi::lua_State,
-) -> std::os::raw::c_int {
-    use mlua::ffi;
-    bridge(l);
-    ffi::lua_settop(l, -2);
+unsafe extern "C-unwind" fn redis_call_protected(l: *mut lua_State) -> c_int {
+    call_from_lua(l);
     1
+}
+
+/// Run the command whose arguments are on the stack, leaving its reply
+/// (or error table) on top; true when that is an error.
+unsafe fn call_from_lua(l: *mut lua_State) -> bool {
+    let Some(cur) = CURRENT.with(|c| c.take()) else {
+        raw::push_error_table(
+            l,
+            b"ERR redis.call can only be called inside a script invocation",
+            false,
+        );
+        ffi::lua_error(l);
+    };
+    // SAFETY: set by run_inner for the duration of the run, pointing at
+    // live objects borrowed by it; taking the Cell stops a nested use
+    // from aliasing them.
+    let is_err = script_call(
+        l,
+        &mut *(cur.ctx as *mut Ctx<'static>),
+        &mut *cur.fake,
+        cur.mode,
+    );
+    CURRENT.with(|c| c.set(Some(cur)));
+    is_err
 }
 
 /// The text of a Lua error without mlua's decorations.
@@ -1050,49 +1140,60 @@ pub fn running_stale(srv: &crate::server::Server) -> bool {
         && !srv.config.get_bool("replica-serve-stale-data")
 }
 
-/// redis.call / redis.pcall: run one command; returns (value, is_error).
-fn script_call(
-    lua: &Lua,
-    ctx: &mut Ctx,
-    fake: &mut Client,
-    argv: &Table,
-    argc: usize,
-    mode: Mode,
-) -> mlua::Result<(LuaValue, bool)> {
+/// redis.call / redis.pcall: run one command with the arguments on the
+/// stack and push its reply (or an error table); true when it is an error.
+unsafe fn script_call(l: *mut lua_State, ctx: &mut Ctx, fake: &mut Client, mode: Mode) -> bool {
     // Bad arguments: an error table counted only if the script returns it.
-    let arg_error = |msg: &str| -> mlua::Result<(LuaValue, bool)> {
+    let arg_error = |msg: &str| -> bool {
         if ldb::enabled() {
             ldb::log_error(msg);
         }
-        let t = lua.create_table()?;
-        t.set("err", msg)?;
-        Ok((LuaValue::Table(t), true))
+        ffi::lua_settop(l, 0);
+        raw::push_error_table(l, msg.as_bytes(), false);
+        true
     };
+    let argc = ffi::lua_gettop(l);
     if argc == 0 {
         return arg_error("ERR Please specify at least one argument for this redis lib call");
     }
-    let mut args: Vec<Bytes> = Vec::with_capacity(argc);
+    let mut total = 0;
     for i in 1..=argc {
-        match argv.raw_get::<LuaValue>(i)? {
-            LuaValue::String(s) => args.push(Bytes::copy_from_slice(&s.as_bytes())),
-            // Numbers as "%.17g", like Redis (Lua's own format loses digits).
-            LuaValue::Integer(n) => args.push(Bytes::from(crate::util::format_g(n as f64, 17))),
-            LuaValue::Number(n) => args.push(Bytes::from(crate::util::format_g(n, 17))),
+        match ffi::lua_type(l, i) {
+            ffi::LUA_TSTRING => total += ffi::lua_objlen(l, i),
+            ffi::LUA_TNUMBER => total += 32,
             _ => {
                 return arg_error("ERR Lua redis lib command arguments must be strings or integers")
             }
         }
     }
+    let mut buf = CALL_BUF.with(|b| b.take());
+    buf.reserve(total);
+    let mut args = CALL_ARGS.with(|a| a.take());
+    args.clear();
+    for i in 1..=argc {
+        if ffi::lua_type(l, i) == ffi::LUA_TSTRING {
+            buf.extend_from_slice(raw::to_bytes(l, i));
+        } else {
+            // Numbers as "%.17g", like Redis (Lua's own format loses digits).
+            let n = crate::util::format_g(ffi::lua_tonumber(l, i), 17);
+            buf.extend_from_slice(n.as_bytes());
+        }
+        args.push(buf.split().freeze());
+    }
+    // A big call's buffer is not kept.
+    if total <= 1 << 16 {
+        CALL_BUF.with(|b| b.set(buf));
+    }
+    // The arguments are copied: their stack slots are freed for the reply
+    // (a call with thousands of arguments leaves no room otherwise).
+    ffi::lua_settop(l, 0);
     if ldb::enabled() {
         ldb::log_command(&args);
     }
     let srv = &mut *ctx.srv;
     // A refused command: counted now, like a rejected command (and as the
     // command's rejected call when it exists).
-    let refuse = |srv: &mut crate::server::Server,
-                  id: Option<usize>,
-                  msg: &str|
-     -> mlua::Result<(LuaValue, bool)> {
+    let refuse = |srv: &mut crate::server::Server, id: Option<usize>, msg: &str| -> bool {
         if ldb::enabled() {
             ldb::log_error(msg);
         }
@@ -1102,7 +1203,8 @@ fn script_call(
         if let Some(st) = id.and_then(|i| srv.stats.cmd.get_mut(i)) {
             st.rejected_calls += 1;
         }
-        Ok((convert::error_table(lua, msg)?, true))
+        raw::push_error_table(l, msg.as_bytes(), true);
+        true
     };
     let Some(cmd) = srv.commands.lookup(&args) else {
         return refuse(srv, None, "ERR Unknown Redis command called from script");
@@ -1134,7 +1236,8 @@ fn script_call(
             return refuse(srv, id, &e);
         }
         if let Some(e) = crate::replication::script_write_error(srv, false) {
-            return Ok((convert::error_table(lua, e)?, true));
+            raw::push_error_table(l, e.as_bytes(), true);
+            return true;
         }
     }
     if !mode.allow_oom
@@ -1173,14 +1276,22 @@ fn script_call(
         cmd.spec.handler,
         ctx.now,
     );
+    args.clear();
+    CALL_ARGS.with(|a| a.set(args));
     // The script's own command is not failed by a command it called
     // (Redis compares error counts per call).
     srv.stats.cur_cmd_error = false;
-    let reply = std::mem::take(&mut fake.reply.buf);
+    let reply = &fake.reply.buf;
     if ldb::enabled() {
-        ldb::log_reply(&reply);
+        ldb::log_reply(reply);
     }
     let is_err = reply.first() == Some(&b'-');
-    let v = convert::resp_to_lua(lua, &reply)?;
-    Ok((v, is_err))
+    raw::push_resp(l, reply);
+    // The buffer is kept for the next call, unless a big reply grew it.
+    if fake.reply.buf.capacity() > 1 << 16 {
+        fake.reply.buf = Vec::new();
+    } else {
+        fake.reply.buf.clear();
+    }
+    is_err
 }
