@@ -20,6 +20,7 @@ pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 pub mod tx;
 pub mod zset;
@@ -372,6 +373,7 @@ fn tables() -> Vec<&'static [CommandSpec]> {
         bitops::COMMANDS,
         replication::COMMANDS,
         geo::COMMANDS,
+        stream::COMMANDS,
     ]
 }
 
