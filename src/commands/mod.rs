@@ -183,6 +183,8 @@ pub struct CommandSpec {
 /// One key spec as COMMAND INFO shows it: flags ("OW", "update"...), where
 /// the search begins, and the range of keys from there.
 pub struct KeySpec {
+    /// Redis's note on the spec ("" = none).
+    pub notes: &'static str,
     pub flags: &'static [&'static str],
     pub begin: KeyBegin,
     /// find_keys range: (lastkey, keystep, limit).

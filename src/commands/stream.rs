@@ -37,6 +37,7 @@ const SUB: CommandSpec = CommandSpec {
 
 const fn spec(flags: &'static [&'static str], at: i32) -> KeySpec {
     KeySpec {
+        notes: "",
         flags,
         begin: KeyBegin::Index(at),
         range: (0, 1, 0),
@@ -44,6 +45,10 @@ const fn spec(flags: &'static [&'static str], at: i32) -> KeySpec {
 }
 
 static RW_UPDATE: &[KeySpec] = &[spec(&["RW", "update"], 1)];
+static XADD_SPECS: &[KeySpec] = &[KeySpec {
+    notes: "UPDATE instead of INSERT because of the optional trimming feature",
+    ..spec(&["RW", "update"], 1)
+}];
 static RW_DELETE: &[KeySpec] = &[spec(&["RW", "delete"], 1)];
 static RO_ACCESS: &[KeySpec] = &[spec(&["RO", "access"], 1)];
 static RO: &[KeySpec] = &[spec(&["RO"], 1)];
@@ -52,11 +57,13 @@ static SUB_RW_DELETE: &[KeySpec] = &[spec(&["RW", "delete"], 2)];
 static SUB_RW_UPDATE: &[KeySpec] = &[spec(&["RW", "update"], 2)];
 static SUB_RO_ACCESS: &[KeySpec] = &[spec(&["RO", "access"], 2)];
 static XREAD_SPECS: &[KeySpec] = &[KeySpec {
+    notes: "",
     flags: &["RO", "access"],
     begin: KeyBegin::Keyword("STREAMS", 1),
     range: (-1, 1, 2),
 }];
 static XREADGROUP_SPECS: &[KeySpec] = &[KeySpec {
+    notes: "",
     flags: &["RO", "access"],
     begin: KeyBegin::Keyword("STREAMS", 4),
     range: (-1, 1, 2),
@@ -68,7 +75,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         arity: -5,
         flags: "write denyoom fast",
         handler: xadd_cmd,
-        key_specs: RW_UPDATE,
+        key_specs: XADD_SPECS,
         summary: "Appends a new entry to a stream",
         complexity: "O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.",
         tips: &["nondeterministic_output"],

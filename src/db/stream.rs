@@ -1095,14 +1095,36 @@ impl Stream {
         n
     }
 
-    /// Number of rax nodes Redis would report: an estimate, as our map is
-    /// not a radix tree (one node per key plus the root).
+    /// Number of nodes Redis's radix tree has for these node keys
+    /// (XINFO radix-tree-nodes): a compressed trie over the 16-byte big
+    /// endian IDs, counted as rax builds it (a node per shared run, per
+    /// branch, and one per key end).
     pub fn rax_nodes(&self) -> usize {
-        if self.rax.is_empty() {
-            1
-        } else {
-            self.rax.len() * 2
+        fn count(keys: &[[u8; 16]], depth: usize) -> usize {
+            if keys.len() == 1 {
+                return if depth == 16 { 1 } else { 2 };
+            }
+            // Shared run from `depth` (keys are sorted and distinct).
+            let (first, last) = (&keys[0], &keys[keys.len() - 1]);
+            let mut d = depth;
+            while d < 16 && first[d] == last[d] {
+                d += 1;
+            }
+            let mut n = usize::from(d > depth) + 1;
+            let mut i = 0;
+            while i < keys.len() {
+                let c = keys[i][d];
+                let j = i + keys[i..].iter().take_while(|k| k[d] == c).count();
+                n += count(&keys[i..j], d + 1);
+                i = j;
+            }
+            n
         }
+        if self.rax.is_empty() {
+            return 1;
+        }
+        let keys: Vec<[u8; 16]> = self.rax.keys().map(|k| k.to_be()).collect();
+        count(&keys, 0)
     }
 }
 
@@ -1141,6 +1163,8 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(s.rax.len(), 4);
+        // Masters 1, 4, 7, 10: a 7-byte run, a branch, 4 x (run + end).
+        assert_eq!(s.rax_nodes(), 10);
         for lp in s.rax.values() {
             assert!(validate_node(lp));
         }
