@@ -377,6 +377,42 @@ fn blocking_reads() {
         String::from_utf8_lossy(&b.read_reply()),
         "-UNBLOCKED the stream key no longer exists\r\n"
     );
+    // Two consumers of a group and a plain reader: a new entry goes to the
+    // first consumer and to the reader; the second consumer keeps waiting
+    // until CLIENT UNBLOCK.
+    r.line("XADD s 10-0 a 10");
+    r.line("XGROUP CREATE s g2 $");
+    let (mut c1, mut c2) = (s.raw(), s.raw());
+    let c2id = c2.line("CLIENT ID");
+    let c2id = c2id.trim_start_matches(':').trim_end();
+    for c in [&mut c1, &mut c2] {
+        c.cmd(&[
+            b"XREADGROUP",
+            b"GROUP",
+            b"g2",
+            b"c",
+            b"BLOCK",
+            b"0",
+            b"STREAMS",
+            b"s",
+            b">",
+        ]);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    b.cmd(&[b"XREAD", b"BLOCK", b"0", b"STREAMS", b"s", b"$"]);
+    std::thread::sleep(Duration::from_millis(100));
+    r.line("XADD s 11-0 a 11");
+    let want = format!(
+        "*1\r\n*2\r\n{}*1\r\n{}",
+        bulk("s"),
+        entry("11-0", &["a", "11"])
+    );
+    assert_eq!(String::from_utf8_lossy(&c1.read_reply()), want);
+    assert_eq!(String::from_utf8_lossy(&b.read_reply()), want);
+    let clients = r.line("INFO clients");
+    assert!(clients.contains("blocked_clients:1\r\n"), "{clients}");
+    assert_eq!(r.call(&["CLIENT", "UNBLOCK", c2id]), ":1\r\n");
+    assert_eq!(String::from_utf8_lossy(&c2.read_reply()), "*-1\r\n");
     assert_eq!(
         r.call(&[
             "EVAL",

@@ -248,7 +248,7 @@ pub mod lp {
     }
 
     pub fn last(lp: &[u8]) -> Option<usize> {
-        prev(lp, lp.len() - 1)
+        prev(lp, lp.len().checked_sub(1)?)
     }
 
     fn set_header(lp: &mut [u8], count_delta: i64) {
@@ -297,10 +297,6 @@ pub mod lp {
         put_backlen(&mut enc, nl);
         lp.splice(p..p + old, enc);
         set_header(lp, 0);
-    }
-
-    pub fn count_field(lp: &[u8]) -> usize {
-        le(&lp[4..6]) as usize
     }
 }
 

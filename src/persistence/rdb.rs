@@ -922,8 +922,9 @@ fn read_stream(r: &mut Reader, t: u8, deep: bool) -> R<crate::db::stream::Stream
     if s.length != 0 && s.rax.is_empty() {
         return corrupt("Stream length inconsistent with rax entries");
     }
-    // Walk every node once: the live count must match, and the IDs must
-    // increase across nodes (Redis trusts them; we index by them).
+    // Walk every node once: the live count must match, and live entries
+    // must increase (Redis trusts them; we index by them). Tombstones may
+    // be out of order after an XSETID on an emptied stream, as in Redis.
     let mut live = 0u64;
     let mut prev: Option<StreamId> = None;
     for (k, lp) in &s.rax {
@@ -931,14 +932,12 @@ fn read_stream(r: &mut Reader, t: u8, deep: bool) -> R<crate::db::stream::Stream
             return corrupt("Stream listpack integrity check failed.");
         };
         let mut node_live = 0i64;
-        for e in &node.entries {
-            if prev.is_some_and(|p| e.id <= p) || e.id < *k {
+        for e in node.entries.iter().filter(|e| !e.deleted()) {
+            if prev.is_some_and(|p| e.id <= p) {
                 return corrupt("Stream listpack integrity check failed.");
             }
             prev = Some(e.id);
-            if !e.deleted() {
-                node_live += 1;
-            }
+            node_live += 1;
         }
         if node_live != node.count || node.entries.len() as i64 != node.count + node.deleted {
             return corrupt("Stream listpack integrity check failed.");

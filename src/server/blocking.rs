@@ -345,8 +345,15 @@ fn serve_key(r: &mut Reactor, k: &(usize, Vec<u8>), resumed: &mut Vec<usize>) {
                 continue;
             }
             Some(Ok(false)) => {
+                // Nothing new for its group (another consumer took it):
+                // it keeps waiting behind the others, who may be served.
                 r.clients.restore(slot, c);
-                return;
+                if let Some(q) = r.srv.blocking.by_key.get_mut(k) {
+                    if let Some(w) = q.pop_front() {
+                        q.push_back(w);
+                    }
+                }
+                continue;
             }
             _ => {}
         }
