@@ -205,7 +205,13 @@ fn write_range(r: &mut Reply, (lastkey, keystep, limit): (i32, i32, i32)) {
 fn write_explicit_specs(r: &mut Reply, specs: &[KeySpec]) {
     r.array(specs.len());
     for k in specs {
-        r.map(3);
+        if k.notes.is_empty() {
+            r.map(3);
+        } else {
+            r.map(4);
+            r.bulk(b"notes");
+            r.bulk(k.notes.as_bytes());
+        }
         r.bulk(b"flags");
         write_flag_set(r, k.flags);
         r.bulk(b"begin_search");
@@ -262,9 +268,12 @@ pub fn keys_from_specs(specs: &[KeySpec], argv: &[Bytes]) -> Vec<(usize, &'stati
                 found
             }
         };
-        let (lastkey, step, _) = k.range;
+        let (lastkey, step, limit) = k.range;
         let last = if lastkey >= 0 {
             first + lastkey
+        } else if limit > 0 {
+            // Keys take 1/limit of what follows (XREAD's keys then IDs).
+            first + ((argc - first) / limit + lastkey)
         } else {
             argc + lastkey
         };

@@ -132,6 +132,7 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 const SRC_SPEC: KeySpec = KeySpec {
+    notes: "",
     flags: &["RO", "access"],
     begin: KeyBegin::Index(1),
     range: (0, 1, 0),
@@ -139,6 +140,7 @@ const SRC_SPEC: KeySpec = KeySpec {
 
 const fn dst_spec(begin: KeyBegin) -> KeySpec {
     KeySpec {
+        notes: "",
         flags: &["OW", "update"],
         begin,
         range: (0, 1, 0),

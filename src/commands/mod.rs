@@ -21,6 +21,7 @@ pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 pub mod tx;
 pub mod zset;
@@ -183,6 +184,8 @@ pub struct CommandSpec {
 /// One key spec as COMMAND INFO shows it: flags ("OW", "update"...), where
 /// the search begins, and the range of keys from there.
 pub struct KeySpec {
+    /// Redis's note on the spec ("" = none).
+    pub notes: &'static str,
     pub flags: &'static [&'static str],
     pub begin: KeyBegin,
     /// find_keys range: (lastkey, keystep, limit).
@@ -373,6 +376,7 @@ fn tables() -> Vec<&'static [CommandSpec]> {
         bitops::COMMANDS,
         replication::COMMANDS,
         geo::COMMANDS,
+        stream::COMMANDS,
     ]
 }
 

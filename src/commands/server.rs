@@ -1420,6 +1420,7 @@ fn object_digest(mut d: [u8; 20], v: &crate::db::Value, has_expire: bool) -> [u8
         Value::Set(_) => 2,
         Value::ZSet(_) => 3,
         Value::Hash(_) => 4,
+        Value::Stream(_) => 6,
     };
     mix(&mut d, &type_code.to_be_bytes());
     match v {
@@ -1444,6 +1445,17 @@ fn object_digest(mut d: [u8; 20], v: &crate::db::Value, has_expire: bool) -> [u8
                 mix(&mut e, crate::util::format_double_g17(*score).as_bytes());
                 xor_in(&mut d, &e);
             }
+        }
+        Value::Stream(st) => {
+            use crate::db::stream::StreamId;
+            st.range(StreamId::MIN, StreamId::MAX, false, |id, fields| {
+                mix(&mut d, format!("{}.{}", id.ms, id.seq).as_bytes());
+                for (f, v) in fields {
+                    f.with_bytes(|b| mix(&mut d, b));
+                    v.with_bytes(|b| mix(&mut d, b));
+                }
+                true
+            });
         }
         other => {
             if let Some(b) = other.string_bytes() {

@@ -6,6 +6,7 @@ pub mod hash;
 pub mod list;
 pub mod sbytes;
 pub mod set;
+pub mod stream;
 pub mod zset;
 
 pub use dict::Dict;
@@ -27,6 +28,7 @@ pub enum Value {
     Hash(hash::Hash),
     Set(Box<set::Set>),
     ZSet(Box<zset::ZSet>),
+    Stream(Box<stream::Stream>),
 }
 
 impl Value {
@@ -48,6 +50,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -60,6 +63,7 @@ impl Value {
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(),
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -87,6 +91,7 @@ impl Value {
             Value::Hash(h) => h.heap_size(),
             Value::Set(s) => s.heap_size(),
             Value::ZSet(z) => z.heap_size(),
+            Value::Stream(s) => s.heap_size(),
         }
     }
 }

@@ -1247,6 +1247,86 @@ fn header(buf: &mut Vec<u8>, n: usize) {
     buf.extend_from_slice(format!("*{}\r\n", n).as_bytes());
 }
 
+/// The commands that rebuild a stream (Redis's rewriteStreamObject):
+/// XADD per entry (or an XADD MAXLEN 0 for an empty stream), XSETID with
+/// the counters, then per group XGROUP CREATE and the PEL as XCLAIMs.
+fn rewrite_stream(buf: &mut Vec<u8>, k: &[u8], st: &crate::db::stream::Stream) {
+    use crate::db::stream::StreamId;
+    let cmd = |buf: &mut Vec<u8>, args: &[&[u8]]| {
+        header(buf, args.len());
+        for a in args {
+            bulk(buf, a);
+        }
+    };
+    if st.length != 0 {
+        st.range(StreamId::MIN, StreamId::MAX, false, |id, fields| {
+            header(buf, 3 + fields.len() * 2);
+            bulk(buf, b"XADD");
+            bulk(buf, k);
+            bulk(buf, id.fmt().as_bytes());
+            for (f, v) in fields {
+                f.with_bytes(|b| bulk(buf, b));
+                v.with_bytes(|b| bulk(buf, b));
+            }
+            true
+        });
+    } else {
+        cmd(buf, &[b"XADD", k, b"MAXLEN", b"0", b"0-1", b"x", b"y"]);
+    }
+    cmd(
+        buf,
+        &[
+            b"XSETID",
+            k,
+            st.last_id.fmt().as_bytes(),
+            b"ENTRIESADDED",
+            st.entries_added.to_string().as_bytes(),
+            b"MAXDELETEDID",
+            st.max_deleted_entry_id.fmt().as_bytes(),
+        ],
+    );
+    for (name, g) in st.groups() {
+        cmd(
+            buf,
+            &[
+                b"XGROUP",
+                b"CREATE",
+                k,
+                name,
+                g.last_id.fmt().as_bytes(),
+                b"ENTRIESREAD",
+                g.entries_read.to_string().as_bytes(),
+            ],
+        );
+        for (cname, c) in &g.consumers {
+            if c.pel.is_empty() {
+                cmd(buf, &[b"XGROUP", b"CREATECONSUMER", k, name, cname]);
+                continue;
+            }
+            for id in &c.pel {
+                let Some(n) = g.pel.get(id) else { continue };
+                cmd(
+                    buf,
+                    &[
+                        b"XCLAIM",
+                        k,
+                        name,
+                        cname,
+                        b"0",
+                        id.fmt().as_bytes(),
+                        b"TIME",
+                        n.delivery_time.to_string().as_bytes(),
+                        b"RETRYCOUNT",
+                        n.delivery_count.to_string().as_bytes(),
+                        b"JUSTID",
+                        b"FORCE",
+                    ],
+                );
+            }
+        }
+    }
+}
+
 /// Emit `cmd key items...` in batches of ITEMS_PER_CMD (each item being
 /// `width` arguments).
 fn batched(buf: &mut Vec<u8>, cmd: &[u8], key: &[u8], items: &[Vec<Vec<u8>>]) {
@@ -1333,6 +1413,7 @@ pub fn rewrite_commands(srv: &Server) -> Vec<u8> {
                         .collect();
                     batched(&mut buf, b"HMSET", k, &items);
                 }
+                Value::Stream(st) => rewrite_stream(&mut buf, k, st),
             }
             if o.expire != NO_EXPIRE {
                 header(&mut buf, 3);

@@ -107,7 +107,7 @@ pub fn lp_entry_size(s: &[u8]) -> usize {
     e + backlen_size(e)
 }
 
-fn put_backlen(out: &mut Vec<u8>, l: usize) {
+pub(crate) fn put_backlen(out: &mut Vec<u8>, l: usize) {
     let n = backlen_size(l);
     let l = l as u64;
     if n == 1 {
@@ -122,7 +122,7 @@ fn put_backlen(out: &mut Vec<u8>, l: usize) {
     }
 }
 
-fn put_int(out: &mut Vec<u8>, v: i64) -> usize {
+pub(crate) fn put_int(out: &mut Vec<u8>, v: i64) -> usize {
     let start = out.len();
     match int_enc_len(v) {
         1 => out.push(v as u8),
@@ -151,7 +151,7 @@ fn put_int(out: &mut Vec<u8>, v: i64) -> usize {
     out.len() - start
 }
 
-fn put_str(out: &mut Vec<u8>, s: &[u8]) -> usize {
+pub(crate) fn put_str(out: &mut Vec<u8>, s: &[u8]) -> usize {
     let n = s.len();
     if n < 64 {
         out.push(0x80 | n as u8);
@@ -227,7 +227,7 @@ fn sext(u: u64, bits: u32) -> i64 {
 }
 
 /// Decode the back-length ending at `end` (inclusive), reading backwards.
-fn decode_backlen(lp: &[u8], end: usize, floor: usize) -> Option<u64> {
+pub(crate) fn decode_backlen(lp: &[u8], end: usize, floor: usize) -> Option<u64> {
     let mut val = 0u64;
     let mut shift = 0;
     let mut p = end;

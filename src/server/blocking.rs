@@ -42,6 +42,9 @@ pub struct Blocking {
     pub blocked: usize,
     /// While a served client's command is run again: its original deadline.
     pub reprocess_deadline: Option<i64>,
+    /// Clients blocked in XREADGROUP: their key or group may vanish
+    /// (DEL, SET, FLUSHALL, XGROUP DESTROY...), which must unblock them.
+    pub group_waiters: usize,
 }
 
 impl Blocking {
@@ -109,6 +112,9 @@ pub fn block_for_keys(
         ks.push(e);
     }
     ctx.srv.blocking.blocked += 1;
+    if want == XREADGROUP {
+        ctx.srv.blocking.group_waiters += 1;
+    }
     ctx.client.flags |= cflags::BLOCKED;
     ctx.client.ext.block_timeout = deadline;
     ctx.client.ext.blocked = Some(Box::new(BlockState {
@@ -128,6 +134,9 @@ pub fn unblock(srv: &mut Server, client: &mut Client) -> Option<BlockState> {
     client.ext.block_timeout = 0;
     srv.blocking.blocked = srv.blocking.blocked.saturating_sub(1);
     let st = client.ext.blocked.take()?.downcast::<BlockState>().ok()?;
+    if st.want == XREADGROUP {
+        srv.blocking.group_waiters = srv.blocking.group_waiters.saturating_sub(1);
+    }
     for k in &st.keys {
         if let Some(q) = srv.blocking.by_key.get_mut(k) {
             q.retain(|&(id, _)| id != client.id);
@@ -173,11 +182,84 @@ fn key_serves(srv: &mut Server, db: usize, key: &[u8], want: &str, now: i64) -> 
     }
 }
 
+/// `want` of XREADGROUP waiters: served by a stream that still has
+/// their group, failed when the key or the group is gone.
+pub const XREADGROUP: &str = "xreadgroup";
+
+/// The group an XREADGROUP names (GROUP <group> <consumer>).
+fn group_of(argv: &[Bytes]) -> Option<&[u8]> {
+    let i = argv.iter().position(|a| crate::util::eq_ic(a, "group"))?;
+    argv.get(i + 1).map(|g| &g[..])
+}
+
+/// What an XREADGROUP waiter on `key` gets now: Ok(true) run again (new
+/// entries), Ok(false) keep waiting, Err(reply) fail with that error.
+fn group_waiter_state(
+    srv: &mut Server,
+    db: usize,
+    key: &[u8],
+    argv: &[Bytes],
+    now: i64,
+) -> Result<bool, &'static str> {
+    let Some(o) = srv.dbs.get_mut(db).and_then(|d| d.lookup(key, now)) else {
+        return Err("UNBLOCKED the stream key no longer exists");
+    };
+    let crate::db::Value::Stream(s) = &o.val else {
+        return Err("UNBLOCKED the stream key no longer exists");
+    };
+    let Some(g) = group_of(argv).and_then(|g| s.group(g)) else {
+        return Err("NOGROUP the consumer group this client was blocked on no longer exists");
+    };
+    Ok(s.last_id > g.last_id)
+}
+
+/// Keys whose XREADGROUP waiters must be woken with an error because the
+/// stream or the group went away (deletions do not signal keys ready).
+fn vanished_group_keys(r: &mut Reactor) {
+    let now = crate::util::mstime();
+    let mut vanished = Vec::new();
+    for (k, q) in &r.srv.blocking.by_key {
+        for &(id, slot) in q {
+            let Some(c) = r.clients.get(slot) else {
+                continue;
+            };
+            if c.id != id {
+                continue;
+            }
+            let Some(st) = c
+                .ext
+                .blocked
+                .as_ref()
+                .and_then(|b| b.downcast_ref::<BlockState>())
+            else {
+                continue;
+            };
+            if st.want == XREADGROUP {
+                vanished.push((k.clone(), st.argv.clone()));
+                break;
+            }
+        }
+    }
+    for (k, argv) in vanished {
+        if group_waiter_state(&mut r.srv, k.0, &k.1, &argv, now).is_err() {
+            r.srv.ready_keys.push(k);
+        }
+    }
+}
+
+/// Whether the reactor must look at blocked clients after this round.
+pub fn needs_handling(srv: &Server) -> bool {
+    !srv.ready_keys.is_empty() || srv.blocking.group_waiters > 0
+}
+
 /// Serve clients blocked on keys signalled ready by the last command.
 pub fn handle_ready_keys(r: &mut Reactor) {
     if r.srv.blocking.is_empty() {
         r.srv.ready_keys.clear();
         return;
+    }
+    if r.srv.blocking.group_waiters > 0 {
+        vanished_group_keys(r);
     }
     let mut resumed: Vec<usize> = Vec::new();
     loop {
@@ -239,14 +321,43 @@ fn serve_key(r: &mut Reactor, k: &(usize, Vec<u8>), resumed: &mut Vec<usize>) {
             }
             continue;
         }
-        let want = c
+        let (want, group_state) = match c
             .ext
             .blocked
             .as_ref()
             .and_then(|b| b.downcast_ref::<BlockState>())
-            .map(|b| b.want)
-            .unwrap_or("list");
-        if !key_serves(&mut r.srv, k.0, &k.1, want, now) {
+        {
+            Some(b) if b.want == XREADGROUP => {
+                let argv = b.argv.clone();
+                (
+                    b.want,
+                    Some(group_waiter_state(&mut r.srv, k.0, &k.1, &argv, now)),
+                )
+            }
+            Some(b) => (b.want, None),
+            None => ("list", None),
+        };
+        match group_state {
+            Some(Err(e)) => {
+                unblock_with_reply(&mut r.srv, &mut c, Some(e));
+                r.clients.restore(slot, c);
+                resumed.push(slot);
+                continue;
+            }
+            Some(Ok(false)) => {
+                // Nothing new for its group (another consumer took it):
+                // it keeps waiting behind the others, who may be served.
+                r.clients.restore(slot, c);
+                if let Some(q) = r.srv.blocking.by_key.get_mut(k) {
+                    if let Some(w) = q.pop_front() {
+                        q.push_back(w);
+                    }
+                }
+                continue;
+            }
+            _ => {}
+        }
+        if group_state.is_none() && !key_serves(&mut r.srv, k.0, &k.1, want, now) {
             r.clients.restore(slot, c);
             return;
         }

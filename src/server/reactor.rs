@@ -384,7 +384,7 @@ impl Reactor {
             if let Some(ls) = self.srv.new_tcp_listeners.take() {
                 self.replace_tcp_listeners(ls);
             }
-            if !self.srv.ready_keys.is_empty() {
+            if super::blocking::needs_handling(&self.srv) {
                 super::blocking::handle_ready_keys(self);
             }
             self.flush_writes();
