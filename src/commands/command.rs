@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::{flags, Command, CommandSpec, Ctx, KeyBegin, KeySpec, ACL_CATEGORIES};
+use super::{flags, Command, CommandSpec, Ctx, ACL_CATEGORIES};
 use crate::protocol::Reply;
 use crate::util::{eq_ic, glob_match};
 
@@ -202,96 +202,9 @@ fn write_range(r: &mut Reply, (lastkey, keystep, limit): (i32, i32, i32)) {
     r.int(limit as i64);
 }
 
-fn write_explicit_specs(r: &mut Reply, specs: &[KeySpec]) {
-    r.array(specs.len());
-    for k in specs {
-        if k.notes.is_empty() {
-            r.map(3);
-        } else {
-            r.map(4);
-            r.bulk(b"notes");
-            r.bulk(k.notes.as_bytes());
-        }
-        r.bulk(b"flags");
-        write_flag_set(r, k.flags);
-        r.bulk(b"begin_search");
-        r.map(2);
-        r.bulk(b"type");
-        match k.begin {
-            KeyBegin::Index(i) => {
-                r.bulk(b"index");
-                r.bulk(b"spec");
-                r.map(1);
-                r.bulk(b"index");
-                r.int(i as i64);
-            }
-            KeyBegin::Keyword(kw, from) => {
-                r.bulk(b"keyword");
-                r.bulk(b"spec");
-                r.map(2);
-                r.bulk(b"keyword");
-                r.bulk(kw.as_bytes());
-                r.bulk(b"startfrom");
-                r.int(from as i64);
-            }
-        }
-        write_range(r, k.range);
-    }
-}
-
-/// Key positions and flags from explicit specs, as Redis's
-/// getKeysUsingKeySpecs resolves them (range specs only).
-pub fn keys_from_specs(specs: &[KeySpec], argv: &[Bytes]) -> Vec<(usize, &'static [&'static str])> {
-    let argc = argv.len() as i32;
-    let mut out = Vec::new();
-    for k in specs {
-        let first = match k.begin {
-            KeyBegin::Index(i) => i,
-            KeyBegin::Keyword(kw, from) => {
-                let (start, end) = if from > 0 {
-                    (from, argc - 1)
-                } else {
-                    (argc + from, 1)
-                };
-                let mut i = start;
-                let mut found = 0;
-                while i != end && (1..argc).contains(&i) {
-                    if eq_ic(&argv[i as usize], kw) {
-                        found = i + 1;
-                        break;
-                    }
-                    i += if start <= end { 1 } else { -1 };
-                }
-                if found == 0 {
-                    continue;
-                }
-                found
-            }
-        };
-        let (lastkey, step, limit) = k.range;
-        let last = if lastkey >= 0 {
-            first + lastkey
-        } else if limit > 0 {
-            // Keys take 1/limit of what follows (XREAD's keys then IDs).
-            first + ((argc - first) / limit + lastkey)
-        } else {
-            argc + lastkey
-        };
-        let mut i = first;
-        while i <= last && i < argc {
-            out.push((i as usize, k.flags));
-            i += step.max(1);
-        }
-    }
-    out
-}
-
 /// Key specs derived from first/last/step (a single "index" + "range" spec).
 fn write_key_specs(r: &mut Reply, c: &Command) {
     let s = c.spec;
-    if !s.key_specs.is_empty() {
-        return write_explicit_specs(r, s.key_specs);
-    }
     if s.first_key <= 0 && s.getkeys.is_none() {
         r.array(0);
         return;
@@ -694,75 +607,102 @@ fn list(ctx: &mut Ctx, argv: &[Bytes]) {
 type KeyRefs = Vec<(usize, &'static [&'static str])>;
 
 /// Keys of `argv` with their flags, as Redis's getKeysUsingKeySpecs finds
-/// them; None where a spec cannot be resolved (unknown, incomplete, a bad
-/// key count, out of range), which sends the caller to the command's own
-/// key finder.
-fn keys_by_meta_specs(specs: &[Spec], argv: &[Bytes]) -> Option<KeyRefs> {
-    let argc = argv.len() as i32;
+/// them. A spec that cannot be resolved (unknown, incomplete, a bad key
+/// count, out of range) makes it None, which sends the caller to the
+/// command's own key finder, unless `partial` asks for what the other
+/// specs found.
+fn keys_by_meta_specs(specs: &[Spec], argv: &[Bytes], partial: bool) -> Option<KeyRefs> {
     let mut out = Vec::new();
     for k in specs {
         if k.flags.contains(&"not_key") {
             continue;
         }
-        let mut first = match k.begin {
-            Begin::Index(i) => i,
-            Begin::Keyword(kw, from) => {
-                let (start, end) = if from > 0 {
-                    (from, argc - 1)
-                } else {
-                    (argc + from, 1)
-                };
-                let mut i = start;
-                let mut found = 0;
-                while i != end && (1..argc).contains(&i) {
-                    if eq_ic(&argv[i as usize], kw) {
-                        found = i + 1;
-                        break;
-                    }
-                    i += if start <= end { 1 } else { -1 };
+        match spec_range(k, argv) {
+            Ok(Some((first, last, step))) => {
+                let mut i = first;
+                while i <= last {
+                    out.push((i as usize, k.flags));
+                    i += step.max(1);
                 }
-                if found == 0 {
+                if !k.flags.contains(&"incomplete") || partial {
                     continue;
                 }
-                found
+                return None;
             }
-            Begin::Unknown => return None,
-        };
-        let (last, step) = match k.find {
-            Find::Range(lastkey, step, limit) => {
-                let last = if lastkey >= 0 {
-                    first + lastkey
-                } else if limit == 0 {
-                    argc + lastkey
-                } else {
-                    first + ((argc - first) / limit + lastkey)
-                };
-                (last, step)
-            }
-            Find::Keynum(idx, firstkey, step) => {
-                let n: i64 = std::str::from_utf8(argv.get((first + idx) as usize)?)
-                    .ok()?
-                    .parse()
-                    .ok()
-                    .filter(|n| *n >= 0)?;
-                first += firstkey;
-                (first + n as i32 - 1, step)
-            }
-            Find::Unknown => return None,
-        };
-        if last >= argc || last < first || first >= argc {
-            return None;
-        }
-        let mut i = first;
-        while i <= last {
-            out.push((i as usize, k.flags));
-            i += step.max(1);
-        }
-        if k.flags.contains(&"incomplete") {
-            return None;
+            Ok(None) => continue,
+            Err(()) if partial => continue,
+            Err(()) => return None,
         }
     }
     Some(out)
+}
+
+/// The argument range one spec selects: Ok(None) when its keyword is
+/// absent, Err when it cannot be resolved.
+fn spec_range(k: &Spec, argv: &[Bytes]) -> Result<Option<(i32, i32, i32)>, ()> {
+    let argc = argv.len() as i32;
+    let mut first = match k.begin {
+        Begin::Index(i) => i,
+        Begin::Keyword(kw, from) => {
+            let (start, end) = if from > 0 {
+                (from, argc - 1)
+            } else {
+                (argc + from, 1)
+            };
+            let mut i = start;
+            let mut found = 0;
+            while i != end && (1..argc).contains(&i) {
+                if eq_ic(&argv[i as usize], kw) {
+                    found = i + 1;
+                    break;
+                }
+                i += if start <= end { 1 } else { -1 };
+            }
+            if found == 0 {
+                return Ok(None);
+            }
+            found
+        }
+        Begin::Unknown => return Err(()),
+    };
+    let (last, step) = match k.find {
+        Find::Range(lastkey, step, limit) => {
+            let last = if lastkey >= 0 {
+                first + lastkey
+            } else if limit == 0 {
+                argc + lastkey
+            } else {
+                first + ((argc - first) / limit + lastkey)
+            };
+            (last, step)
+        }
+        Find::Keynum(idx, firstkey, step) => {
+            let n = argv
+                .get((first + idx) as usize)
+                .and_then(|a| std::str::from_utf8(a).ok())
+                .and_then(|a| a.parse::<i32>().ok())
+                .filter(|n| *n >= 0)
+                .ok_or(())?;
+            first += firstkey;
+            (first + n - 1, step)
+        }
+        Find::Unknown => return Err(()),
+    };
+    if last >= argc || last < first || first >= argc {
+        return Err(());
+    }
+    Ok(Some((first, last, step)))
+}
+
+/// Key positions of a command's generated specs, for the key finders of
+/// commands whose keys hide behind keywords (GEORADIUS ... STORE).
+pub fn spec_key_positions(name: &str, argv: &[Bytes]) -> Vec<usize> {
+    let specs = meta(name).map_or(&[][..], |m| m.specs);
+    keys_by_meta_specs(specs, argv, true)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect()
 }
 
 /// The flags Redis's own key finders give, for the commands whose specs
@@ -819,7 +759,7 @@ fn getkeys_impl(ctx: &mut Ctx, argv: &[Bytes], with_flags: bool) {
         return;
     }
     let by_specs = match m {
-        Some(m) if has_keyspec && !var_flags => keys_by_meta_specs(m.specs, sub),
+        Some(m) if has_keyspec && !var_flags => keys_by_meta_specs(m.specs, sub, false),
         _ => None,
     };
     let pos: KeyRefs = match by_specs {
@@ -830,11 +770,10 @@ fn getkeys_impl(ctx: &mut Ctx, argv: &[Bytes], with_flags: bool) {
             .enumerate()
             .map(|(n, p)| (p, finder_key_flags(c, sub, n)))
             .collect(),
-        None if c.spec.key_specs.is_empty() => {
+        None => {
             let f = default_key_flags(c);
             c.key_positions(sub).into_iter().map(|p| (p, f)).collect()
         }
-        None => keys_from_specs(c.spec.key_specs, sub),
     };
     if pos.is_empty() && !c.has(flags::NO_MANDATORY_KEYS) {
         ctx.error("ERR Invalid arguments specified for command");

@@ -7,9 +7,9 @@
 
 use bytes::Bytes;
 
-use super::command::keys_from_specs;
+use super::command::spec_key_positions;
 use super::zset::{limits, read_z, store_result, zadd_cmd};
-use super::{CommandSpec, Ctx, KeyBegin, KeySpec};
+use super::{CommandSpec, Ctx};
 use crate::db::geohash::{self, HashBits, Shape, ShapeKind};
 use crate::db::zset::ZSet;
 use crate::db::{SBytes, Value};
@@ -80,7 +80,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         arity: -8,
         flags: "write denyoom",
         last_key: 2,
-        key_specs: GEOSEARCHSTORE_SPECS,
         handler: geosearchstore_cmd,
         since: "6.2.0",
         summary: "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key.",
@@ -93,7 +92,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         flags: "write denyoom",
         handler: georadius_cmd,
         getkeys: Some(georadius_keys),
-        key_specs: GEORADIUS_SPECS,
         summary: "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point",
         complexity: RADIUS_COMPLEXITY,
         ..GEO
@@ -114,7 +112,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         flags: "write denyoom",
         handler: georadiusbymember_cmd,
         getkeys: Some(georadiusbymember_keys),
-        key_specs: GEORADIUSBYMEMBER_SPECS,
         summary: "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member",
         complexity: RADIUS_COMPLEXITY,
         ..GEO
@@ -131,54 +128,13 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
 ];
 
-const SRC_SPEC: KeySpec = KeySpec {
-    notes: "",
-    flags: &["RO", "access"],
-    begin: KeyBegin::Index(1),
-    range: (0, 1, 0),
-};
-
-const fn dst_spec(begin: KeyBegin) -> KeySpec {
-    KeySpec {
-        notes: "",
-        flags: &["OW", "update"],
-        begin,
-        range: (0, 1, 0),
-    }
-}
-
-static GEOSEARCHSTORE_SPECS: &[KeySpec] = &[
-    dst_spec(KeyBegin::Index(1)),
-    KeySpec {
-        begin: KeyBegin::Index(2),
-        ..SRC_SPEC
-    },
-];
-static GEORADIUS_SPECS: &[KeySpec] = &[
-    SRC_SPEC,
-    dst_spec(KeyBegin::Keyword("STORE", 6)),
-    dst_spec(KeyBegin::Keyword("STOREDIST", 6)),
-];
-static GEORADIUSBYMEMBER_SPECS: &[KeySpec] = &[
-    SRC_SPEC,
-    dst_spec(KeyBegin::Keyword("STORE", 5)),
-    dst_spec(KeyBegin::Keyword("STOREDIST", 5)),
-];
-
 /// GEORADIUS keys: the source, the STORE and STOREDIST destinations.
 fn georadius_keys(argv: &[Bytes]) -> Vec<usize> {
-    spec_positions(GEORADIUS_SPECS, argv)
+    spec_key_positions("georadius", argv)
 }
 
 fn georadiusbymember_keys(argv: &[Bytes]) -> Vec<usize> {
-    spec_positions(GEORADIUSBYMEMBER_SPECS, argv)
-}
-
-fn spec_positions(specs: &[KeySpec], argv: &[Bytes]) -> Vec<usize> {
-    keys_from_specs(specs, argv)
-        .into_iter()
-        .map(|(p, _)| p)
-        .collect()
+    spec_key_positions("georadiusbymember", argv)
 }
 
 // ---------------------------------------------------------------- parsing

@@ -176,26 +176,6 @@ pub struct CommandSpec {
     pub complexity: &'static str,
     /// Hints for clients (COMMAND INFO "tips"), e.g. "nondeterministic_output".
     pub tips: &'static [&'static str],
-    /// Redis's key specs, for commands whose keys first/last/step do not
-    /// describe (empty: one spec derived from them).
-    pub key_specs: &'static [KeySpec],
-}
-
-/// One key spec as COMMAND INFO shows it: flags ("OW", "update"...), where
-/// the search begins, and the range of keys from there.
-pub struct KeySpec {
-    /// Redis's note on the spec ("" = none).
-    pub notes: &'static str,
-    pub flags: &'static [&'static str],
-    pub begin: KeyBegin,
-    /// find_keys range: (lastkey, keystep, limit).
-    pub range: (i32, i32, i32),
-}
-
-pub enum KeyBegin {
-    Index(i32),
-    /// The argument after the first `keyword` found from `startfrom` on.
-    Keyword(&'static str, i32),
 }
 
 fn no_handler(ctx: &mut Ctx, _: &[Bytes]) {
@@ -219,7 +199,6 @@ impl CommandSpec {
         summary: "",
         complexity: "",
         tips: &[],
-        key_specs: &[],
     };
 }
 

@@ -8,7 +8,7 @@
 
 use bytes::Bytes;
 
-use super::{CommandSpec, Ctx, KeyBegin, KeySpec};
+use super::{CommandSpec, Ctx};
 use crate::config::params::NOTIFY_STREAM;
 use crate::db::stream::{
     AppendError, Fields, Nack, NodeLimits, Stream, StreamId, Trim, TrimArgs, INVALID_ENTRIES_READ,
@@ -35,47 +35,12 @@ const SUB: CommandSpec = CommandSpec {
     ..S
 };
 
-const fn spec(flags: &'static [&'static str], at: i32) -> KeySpec {
-    KeySpec {
-        notes: "",
-        flags,
-        begin: KeyBegin::Index(at),
-        range: (0, 1, 0),
-    }
-}
-
-static RW_UPDATE: &[KeySpec] = &[spec(&["RW", "update"], 1)];
-static XADD_SPECS: &[KeySpec] = &[KeySpec {
-    notes: "UPDATE instead of INSERT because of the optional trimming feature",
-    ..spec(&["RW", "update"], 1)
-}];
-static RW_DELETE: &[KeySpec] = &[spec(&["RW", "delete"], 1)];
-static RO_ACCESS: &[KeySpec] = &[spec(&["RO", "access"], 1)];
-static RO: &[KeySpec] = &[spec(&["RO"], 1)];
-static SUB_RW_INSERT: &[KeySpec] = &[spec(&["RW", "insert"], 2)];
-static SUB_RW_DELETE: &[KeySpec] = &[spec(&["RW", "delete"], 2)];
-static SUB_RW_UPDATE: &[KeySpec] = &[spec(&["RW", "update"], 2)];
-static SUB_RO_ACCESS: &[KeySpec] = &[spec(&["RO", "access"], 2)];
-static XREAD_SPECS: &[KeySpec] = &[KeySpec {
-    notes: "",
-    flags: &["RO", "access"],
-    begin: KeyBegin::Keyword("STREAMS", 1),
-    range: (-1, 1, 2),
-}];
-static XREADGROUP_SPECS: &[KeySpec] = &[KeySpec {
-    notes: "",
-    flags: &["RO", "access"],
-    begin: KeyBegin::Keyword("STREAMS", 4),
-    range: (-1, 1, 2),
-}];
-
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "xadd",
         arity: -5,
         flags: "write denyoom fast",
         handler: xadd_cmd,
-        key_specs: XADD_SPECS,
         summary: "Appends a new entry to a stream",
         complexity: "O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.",
         tips: &["nondeterministic_output"],
@@ -86,7 +51,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         arity: -4,
         flags: "readonly",
         handler: xrange_cmd,
-        key_specs: RO_ACCESS,
         summary: "Return a range of elements in a stream, with IDs matching the specified IDs interval",
         complexity: "O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).",
         ..S
@@ -96,7 +60,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         arity: -4,
         flags: "readonly",
         handler: xrevrange_cmd,
-        key_specs: RO_ACCESS,
         summary: "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE",
         complexity: "O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).",
         ..S
@@ -106,7 +69,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         arity: 2,
         flags: "readonly fast",
         handler: xlen_cmd,
-        key_specs: RO,
         summary: "Return the number of entries in a stream",
         complexity: "O(1)",
         ..S
@@ -116,7 +78,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         arity: -3,
         flags: "write fast",
         handler: xdel_cmd,
-        key_specs: RW_DELETE,
         summary: "Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist.",
         complexity: "O(1) for each single item to delete in the stream, regardless of the stream size.",
         ..S
@@ -126,7 +87,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         arity: -4,
         flags: "write",
         handler: xtrim_cmd,
-        key_specs: RW_DELETE,
         summary: "Trims the stream to (approximately if '~' is passed) a certain size",
         complexity: "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.",
         tips: &["nondeterministic_output"],
@@ -137,7 +97,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         arity: -3,
         flags: "write denyoom fast",
         handler: xsetid_cmd,
-        key_specs: RW_UPDATE,
         summary: "An internal command for replicating stream values",
         complexity: "O(1)",
         ..S
@@ -151,7 +110,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         last_key: 0,
         step: 0,
         getkeys: Some(xread_keys),
-        key_specs: XREAD_SPECS,
         summary: "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.",
         complexity: "For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.",
         ..S
@@ -165,7 +123,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         last_key: 0,
         step: 0,
         getkeys: Some(xread_keys),
-        key_specs: XREADGROUP_SPECS,
         summary: "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.",
         complexity: "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.",
         ..S
@@ -175,7 +132,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         arity: -4,
         flags: "write fast",
         handler: xack_cmd,
-        key_specs: RW_UPDATE,
         summary: "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.",
         complexity: "O(1) for each message ID processed.",
         ..S
@@ -185,7 +141,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         arity: -3,
         flags: "readonly",
         handler: xpending_cmd,
-        key_specs: RO_ACCESS,
         summary: "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.",
         complexity: "O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.",
         tips: &["nondeterministic_output"],
@@ -196,7 +151,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         arity: -6,
         flags: "write fast",
         handler: xclaim_cmd,
-        key_specs: RW_UPDATE,
         summary: "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.",
         complexity: "O(log N) with N being the number of messages in the PEL of the consumer group.",
         tips: &["nondeterministic_output"],
@@ -207,7 +161,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         arity: -6,
         flags: "write fast",
         handler: xautoclaim_cmd,
-        key_specs: RW_DELETE,
         since: "6.2.0",
         summary: "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.",
         complexity: "O(1) if COUNT is small.",
@@ -230,7 +183,6 @@ pub static COMMANDS: &[CommandSpec] = &[
                 arity: -5,
                 flags: "write denyoom",
                 handler: xgroup_cmd,
-                key_specs: SUB_RW_INSERT,
                 summary: "Create a consumer group.",
                 complexity: "O(1)",
                 ..SUB
@@ -240,7 +192,6 @@ pub static COMMANDS: &[CommandSpec] = &[
                 arity: 5,
                 flags: "write denyoom",
                 handler: xgroup_cmd,
-                key_specs: SUB_RW_INSERT,
                 since: "6.2.0",
                 summary: "Create a consumer in a consumer group.",
                 complexity: "O(1)",
@@ -251,7 +202,6 @@ pub static COMMANDS: &[CommandSpec] = &[
                 arity: 5,
                 flags: "write",
                 handler: xgroup_cmd,
-                key_specs: SUB_RW_DELETE,
                 summary: "Delete a consumer from a consumer group.",
                 complexity: "O(1)",
                 ..SUB
@@ -261,7 +211,6 @@ pub static COMMANDS: &[CommandSpec] = &[
                 arity: 4,
                 flags: "write",
                 handler: xgroup_cmd,
-                key_specs: SUB_RW_DELETE,
                 summary: "Destroy a consumer group.",
                 complexity: "O(N) where N is the number of entries in the group's pending entries list (PEL).",
                 ..SUB
@@ -283,7 +232,6 @@ pub static COMMANDS: &[CommandSpec] = &[
                 arity: -5,
                 flags: "write",
                 handler: xgroup_cmd,
-                key_specs: SUB_RW_UPDATE,
                 summary: "Set a consumer group to an arbitrary last delivered ID value.",
                 complexity: "O(1)",
                 ..SUB
@@ -307,7 +255,6 @@ pub static COMMANDS: &[CommandSpec] = &[
                 arity: 4,
                 flags: "readonly",
                 handler: xinfo_cmd,
-                key_specs: SUB_RO_ACCESS,
                 summary: "List the consumers in a consumer group",
                 complexity: "O(1)",
                 tips: &["nondeterministic_output"],
@@ -318,7 +265,6 @@ pub static COMMANDS: &[CommandSpec] = &[
                 arity: 3,
                 flags: "readonly",
                 handler: xinfo_cmd,
-                key_specs: SUB_RO_ACCESS,
                 summary: "List the consumer groups of a stream",
                 complexity: "O(1)",
                 ..SUB
@@ -340,7 +286,6 @@ pub static COMMANDS: &[CommandSpec] = &[
                 arity: -3,
                 flags: "readonly",
                 handler: xinfo_cmd,
-                key_specs: SUB_RO_ACCESS,
                 summary: "Get information about a stream",
                 complexity: "O(1)",
                 ..SUB
