@@ -718,20 +718,10 @@ fn xadd_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
     ctx.dirty(1);
     let mut prop: Option<Vec<Bytes>> = None;
     if a.trim.strategy != Trim::None {
-        let Some(s) = stream_mut(ctx, key) else {
+        let Some((_, exact)) = trim_stream(ctx, key, argv, &a) else {
             return;
         };
-        let deleted = s.trim(&a.trim);
-        let newarg = trim_rewrite_arg(s, a.trim.strategy);
-        if deleted != 0 {
-            ctx.notify(NOTIFY_STREAM, "xtrim", key);
-        }
-        if a.trim.approx {
-            let mut v = argv.to_vec();
-            v[a.arg_idx - 1] = Bytes::from_static(b"=");
-            v[a.arg_idx] = b(&newarg);
-            prop = Some(v);
-        }
+        prop = exact;
     }
     if a.id.is_none() || !a.seq_given {
         let mut v = prop.unwrap_or_else(|| argv.to_vec());
@@ -742,6 +732,30 @@ fn xadd_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
         ctx.rewrite_propagation(v);
     }
     ctx.signal_key_ready(key);
+}
+
+/// Trim the stream at `key` as `a` asks (notifying when entries went):
+/// how many went, and for an approximate (`~`) trim the command rewritten
+/// as the exact trim it turned out to be, for propagation.
+fn trim_stream(
+    ctx: &mut Ctx,
+    key: &[u8],
+    argv: &[Bytes],
+    a: &AddTrim,
+) -> Option<(i64, Option<Vec<Bytes>>)> {
+    let s = stream_mut(ctx, key)?;
+    let deleted = s.trim(&a.trim);
+    let newarg = trim_rewrite_arg(s, a.trim.strategy);
+    if deleted != 0 {
+        ctx.notify(NOTIFY_STREAM, "xtrim", key);
+    }
+    let exact = a.trim.approx.then(|| {
+        let mut v = argv.to_vec();
+        v[a.arg_idx - 1] = Bytes::from_static(b"=");
+        v[a.arg_idx] = b(&newarg);
+        v
+    });
+    Some((deleted, exact))
 }
 
 /// What an approximate trim is propagated as: the exact length or the
@@ -773,17 +787,11 @@ fn xtrim_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
         Look::Missing => return ctx.reply().int(0),
         Look::Stream => {}
     }
-    let Some(s) = stream_mut(ctx, key) else {
+    let Some((deleted, exact)) = trim_stream(ctx, key, argv, &a) else {
         return;
     };
-    let deleted = s.trim(&a.trim);
-    let newarg = trim_rewrite_arg(s, a.trim.strategy);
     if deleted != 0 {
-        ctx.notify(NOTIFY_STREAM, "xtrim", key);
-        if a.trim.approx {
-            let mut v = argv.to_vec();
-            v[a.arg_idx - 1] = Bytes::from_static(b"=");
-            v[a.arg_idx] = b(&newarg);
+        if let Some(v) = exact {
             ctx.rewrite_propagation(v);
         }
         ctx.signal_modified(key);
