@@ -187,60 +187,30 @@ fn write_flag_set(r: &mut Reply, f: &[&str]) {
     }
 }
 
-fn write_range(r: &mut Reply, (lastkey, keystep, limit): (i32, i32, i32)) {
-    r.bulk(b"find_keys");
-    r.map(2);
-    r.bulk(b"type");
-    r.bulk(b"range");
-    r.bulk(b"spec");
-    r.map(3);
-    r.bulk(b"lastkey");
-    r.int(lastkey as i64);
-    r.bulk(b"keystep");
-    r.int(keystep as i64);
-    r.bulk(b"limit");
-    r.int(limit as i64);
-}
-
-/// Key specs derived from first/last/step (a single "index" + "range" spec).
+/// The one key spec first/last/step describe, for a command the
+/// generated facts do not cover.
 fn write_key_specs(r: &mut Reply, c: &Command) {
     let s = c.spec;
     if s.first_key <= 0 && s.getkeys.is_none() {
-        r.array(0);
-        return;
+        return write_meta_specs(r, &[]);
     }
-    r.array(1);
-    r.map(3);
-    r.bulk(b"flags");
-    write_flag_set(r, default_key_flags(c));
-    r.bulk(b"begin_search");
-    if s.getkeys.is_some() && s.first_key <= 0 {
-        r.map(2);
-        r.bulk(b"type");
-        r.bulk(b"unknown");
-        r.bulk(b"spec");
-        r.map(0);
-        r.bulk(b"find_keys");
-        r.map(2);
-        r.bulk(b"type");
-        r.bulk(b"unknown");
-        r.bulk(b"spec");
-        r.map(0);
-        return;
-    }
-    r.map(2);
-    r.bulk(b"type");
-    r.bulk(b"index");
-    r.bulk(b"spec");
-    r.map(1);
-    r.bulk(b"index");
-    r.int(s.first_key as i64);
-    let lastkey = if s.last_key < 0 {
-        s.last_key
+    let (begin, find) = if s.first_key <= 0 {
+        (Begin::Unknown, Find::Unknown)
     } else {
-        s.last_key - s.first_key
+        let lastkey = if s.last_key < 0 {
+            s.last_key
+        } else {
+            s.last_key - s.first_key
+        };
+        (Begin::Index(s.first_key), Find::Range(lastkey, s.step, 0))
     };
-    write_range(r, (lastkey, s.step, 0));
+    let spec = Spec {
+        notes: "",
+        flags: default_key_flags(c),
+        begin,
+        find,
+    };
+    write_meta_specs(r, &[spec]);
 }
 
 fn write_info(r: &mut Reply, c: &Command) {
