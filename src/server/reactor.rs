@@ -31,8 +31,10 @@ static SIGNALS_INSTALLED: AtomicBool = AtomicBool::new(false);
 /// cancelled (Redis's shutdown_asap).
 pub static SHUTDOWN_ASAP: AtomicBool = AtomicBool::new(false);
 
-/// After a turn with events, poll this many times, sleeping IDLE_NAP_NS
-/// between polls, before blocking in epoll_wait.
+/// After a turn with events, keep polling until IDLE_SPIN has passed since
+/// they arrived, then poll after each of IDLE_NAPS sleeps of IDLE_NAP_NS,
+/// before blocking in epoll_wait.
+const IDLE_SPIN: Duration = Duration::from_micros(5);
 const IDLE_NAPS: u32 = 4;
 const IDLE_NAP_NS: i64 = 5_000;
 
@@ -335,6 +337,7 @@ impl Reactor {
         // SAFETY: prctl with PR_SET_TIMERSLACK only sets this thread's slack.
         unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1u64) };
         let mut naps = IDLE_NAPS;
+        let mut busy_at = std::time::Instant::now();
         loop {
             // Like Redis's serverCron, DEBUG PAUSE-CRON defers signals.
             let sig = match self.srv.pause_cron {
@@ -366,10 +369,13 @@ impl Reactor {
             } else {
                 self.next_cron.saturating_duration_since(now)
             };
-            // Right after a busy turn, look for new events in a few short
-            // naps before blocking: a client's write then finds no sleeper
-            // on the epoll queue, so it never pays a cross-CPU wake-up, and
-            // neither do we.
+            // Right after a busy turn, look for new events by polling (for
+            // short turns) and in a few short naps, before blocking: a
+            // client's write then finds no sleeper on the epoll queue, so it
+            // does not pay a cross-CPU wake-up, and we skip a full sleep and
+            // wake-up, which costs more. Measured at P=1 (50 clients): fewer
+            // context switches, less CPU per request on both sides. A spin
+            // timed from the end of the turn cost more than it saved.
             let napping = naps < IDLE_NAPS && !timeout.is_zero();
             if napping {
                 timeout = Duration::ZERO;
@@ -382,6 +388,9 @@ impl Reactor {
             }
             if events.is_empty() {
                 if napping {
+                    if busy_at.elapsed() < IDLE_SPIN {
+                        continue;
+                    }
                     naps += 1;
                     let ts = libc::timespec {
                         tv_sec: 0,
@@ -393,6 +402,7 @@ impl Reactor {
                 }
             } else {
                 naps = 0;
+                busy_at = std::time::Instant::now();
             }
             for ev in events.iter() {
                 let t = ev.token().0;
