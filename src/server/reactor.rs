@@ -35,8 +35,8 @@ pub static SHUTDOWN_ASAP: AtomicBool = AtomicBool::new(false);
 /// they arrived, then poll after each of IDLE_NAPS sleeps of IDLE_NAP_NS,
 /// before blocking in epoll_wait.
 const IDLE_SPIN: Duration = Duration::from_micros(5);
-const IDLE_NAPS: u32 = 4;
-const IDLE_NAP_NS: i64 = 5_000;
+const IDLE_NAPS: u32 = 2;
+const IDLE_NAP_NS: i64 = 10_000;
 
 extern "C" fn on_signal(sig: libc::c_int) {
     if sig == libc::SIGINT && SHUTDOWN_ASAP.load(Ordering::SeqCst) {
