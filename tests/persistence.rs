@@ -472,3 +472,60 @@ fn shutdown_abort_cancels_a_signal_and_a_second_sigint_exits_at_once() {
     assert!(!temp.exists());
     assert!(!s.dir.join("dump.rdb").exists());
 }
+
+/// The BGSAVE child must not hold the listening socket: if it outlived a
+/// SHUTDOWN it would accept connections for a server that is gone.
+#[test]
+fn bgsave_child_closes_the_listeners() {
+    let d = common::temp_dir("bgchild");
+    let s = Server::start_with(&["--dir", d.to_str().unwrap()]);
+    let mut r = s.raw();
+    for i in 0..20 {
+        r.call(&["SET", &i.to_string(), "v"]);
+    }
+    // 20 keys at 100 ms each: the child lives for about 2 s.
+    assert_eq!(
+        r.call(&["CONFIG", "SET", "rdb-key-save-delay", "100000"]),
+        "+OK\r\n"
+    );
+    assert_eq!(r.call(&["BGSAVE"]), "+Background saving started\r\n");
+    let parent = s.child.id().to_string();
+    let mut child = None;
+    for _ in 0..100 {
+        child = std::fs::read_dir("/proc").unwrap().flatten().find_map(|e| {
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            // pid (comm) state ppid ...: the fields after the last ')'.
+            let ppid = stat.rsplit(')').next()?.split_whitespace().nth(1)?;
+            (ppid == parent).then(|| e.path())
+        });
+        if child.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let child = child.expect("no BGSAVE child found");
+    let port = format!(":{:04X} ", s.port);
+    let tcp = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let inode = tcp
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.len() > 9 && f[1].ends_with(port.trim_end()) && f[3] == "0A")
+        .map(|f| format!("socket:[{}]", f[9]))
+        .expect("listening socket not in /proc/net/tcp");
+    let fds: Vec<String> = std::fs::read_dir(child.join("fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    assert!(!fds.is_empty(), "could not read the child's descriptors");
+    assert!(
+        !fds.contains(&inode),
+        "the child holds the listener {}",
+        inode
+    );
+    assert_eq!(
+        r.call(&["CONFIG", "SET", "rdb-key-save-delay", "0"]),
+        "+OK\r\n"
+    );
+}

@@ -200,6 +200,9 @@ pub fn fork_child(
             *r = 'C';
         }
         close_fd(fds[0]);
+        // As Redis does: a child that outlives the parent's exit must not
+        // keep accepting connections for it.
+        crate::scripting::busy::close_listeners(srv, false);
         let name = if kind == ChildType::Aof {
             "AOF rewrite"
         } else {
