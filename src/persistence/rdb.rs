@@ -682,6 +682,20 @@ fn big_hash(r: &mut Reader, n: usize) -> R<Value> {
     Ok(Value::Hash(Hash::Table(Box::new(d))))
 }
 
+/// The score after a member: binary in T_ZSET2, text in T_ZSET; NaN is
+/// corrupt.
+fn zset_score(r: &mut Reader, t: u8) -> R<f64> {
+    let s = if t == T_ZSET2 {
+        r.f64_bin()?
+    } else {
+        r.f64_text()?
+    };
+    if s.is_nan() {
+        return corrupt("Zset with NAN score detected");
+    }
+    Ok(s)
+}
+
 /// A T_ZSET/T_ZSET2 too big for a listpack: the member table (which
 /// finds duplicates) and the ordered entries, built once each.
 fn big_zset(r: &mut Reader, t: u8, n: usize) -> R<Value> {
@@ -690,14 +704,7 @@ fn big_zset(r: &mut Reader, t: u8, n: usize) -> R<Value> {
     let mut v: Vec<(f64, SBytes)> = Vec::with_capacity(cap);
     for _ in 0..n {
         let m = SBytes::new(&r.string_cow()?);
-        let s = if t == T_ZSET2 {
-            r.f64_bin()?
-        } else {
-            r.f64_text()?
-        };
-        if s.is_nan() {
-            return corrupt("Zset with NAN score detected");
-        }
+        let s = zset_score(r, t)?;
         if d.insert(m.clone(), s).is_some() {
             return corrupt("Duplicate zset fields detected");
         }
@@ -811,14 +818,7 @@ pub fn read_value(r: &mut Reader, t: u8, lim: &BuildLimits) -> R<Option<Value>> 
             let mut seen = std::collections::HashSet::new();
             for _ in 0..n {
                 let m = r.string()?;
-                let s = if t == T_ZSET2 {
-                    r.f64_bin()?
-                } else {
-                    r.f64_text()?
-                };
-                if s.is_nan() {
-                    return corrupt("Zset with NAN score detected");
-                }
+                let s = zset_score(r, t)?;
                 if !seen.insert(m.clone()) {
                     return corrupt("Duplicate zset fields detected");
                 }
