@@ -29,6 +29,23 @@ fn entry(id: &str, fv: &[&str]) -> String {
     out
 }
 
+/// Send an XREADGROUP that waits forever for new entries of stream `s`
+/// as consumer `c`, then give the server `ms` to block it.
+fn block_on_group(client: &mut common::Raw, group: &str, ms: u64) {
+    client.cmd(&[
+        b"XREADGROUP",
+        b"GROUP",
+        group.as_bytes(),
+        b"c",
+        b"BLOCK",
+        b"0",
+        b"STREAMS",
+        b"s",
+        b">",
+    ]);
+    std::thread::sleep(Duration::from_millis(ms));
+}
+
 fn unhex(h: &str) -> Vec<u8> {
     (0..h.len())
         .step_by(2)
@@ -320,18 +337,7 @@ fn blocking_reads() {
     assert_eq!(b.line("XREAD BLOCK 10 STREAMS s $"), "*-1\r\n");
     // XREADGROUP: served by XADD, failed when the key or group goes.
     r.line("XGROUP CREATE s g $");
-    b.cmd(&[
-        b"XREADGROUP",
-        b"GROUP",
-        b"g",
-        b"c",
-        b"BLOCK",
-        b"0",
-        b"STREAMS",
-        b"s",
-        b">",
-    ]);
-    std::thread::sleep(Duration::from_millis(100));
+    block_on_group(&mut b, "g", 100);
     r.line("XADD s 3-0 a 3");
     let got = String::from_utf8_lossy(&b.read_reply()).into_owned();
     assert_eq!(
@@ -342,36 +348,14 @@ fn blocking_reads() {
             entry("3-0", &["a", "3"])
         )
     );
-    b.cmd(&[
-        b"XREADGROUP",
-        b"GROUP",
-        b"g",
-        b"c",
-        b"BLOCK",
-        b"0",
-        b"STREAMS",
-        b"s",
-        b">",
-    ]);
-    std::thread::sleep(Duration::from_millis(100));
+    block_on_group(&mut b, "g", 100);
     r.line("XGROUP DESTROY s g");
     assert_eq!(
         String::from_utf8_lossy(&b.read_reply()),
         "-NOGROUP the consumer group this client was blocked on no longer exists\r\n"
     );
     r.line("XGROUP CREATE s g $");
-    b.cmd(&[
-        b"XREADGROUP",
-        b"GROUP",
-        b"g",
-        b"c",
-        b"BLOCK",
-        b"0",
-        b"STREAMS",
-        b"s",
-        b">",
-    ]);
-    std::thread::sleep(Duration::from_millis(100));
+    block_on_group(&mut b, "g", 100);
     r.line("DEL s");
     assert_eq!(
         String::from_utf8_lossy(&b.read_reply()),
@@ -386,18 +370,7 @@ fn blocking_reads() {
     let c2id = c2.line("CLIENT ID");
     let c2id = c2id.trim_start_matches(':').trim_end();
     for c in [&mut c1, &mut c2] {
-        c.cmd(&[
-            b"XREADGROUP",
-            b"GROUP",
-            b"g2",
-            b"c",
-            b"BLOCK",
-            b"0",
-            b"STREAMS",
-            b"s",
-            b">",
-        ]);
-        std::thread::sleep(Duration::from_millis(50));
+        block_on_group(c, "g2", 50);
     }
     b.cmd(&[b"XREAD", b"BLOCK", b"0", b"STREAMS", b"s", b"$"]);
     std::thread::sleep(Duration::from_millis(100));
