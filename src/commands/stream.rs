@@ -1666,6 +1666,41 @@ fn xpending_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
 
 // ------------------------------------------------------------ XCLAIM / XAUTOCLAIM
 
+/// How a claim changes a pending entry's delivery count.
+enum Delivery {
+    /// RETRYCOUNT n.
+    Set(u64),
+    /// One more delivery.
+    Bump,
+    /// JUSTID: the message is not delivered.
+    Keep,
+}
+
+/// What XCLAIM and XAUTOCLAIM do to each entry they claim: give it to
+/// `consumer` with delivery time `time`, and return the XCLAIM that
+/// replicas and the AOF get. None when the group is gone.
+fn claim_pending(
+    ctx: &mut Ctx,
+    key: &[u8],
+    grp: &[u8],
+    consumer: &[u8],
+    id: StreamId,
+    time: i64,
+    count: Delivery,
+) -> Option<Vec<Bytes>> {
+    let g = stream_mut(ctx, key).and_then(|s| s.group_mut(grp))?;
+    g.assign(id, consumer);
+    let n = g.pel.get_mut(&id)?;
+    n.delivery_time = time;
+    match count {
+        Delivery::Set(c) => n.delivery_count = c,
+        Delivery::Bump => n.delivery_count += 1,
+        Delivery::Keep => {}
+    }
+    let n = n.clone();
+    Some(xclaim_argv(key, grp, id, &n, g.last_id))
+}
+
 fn xclaim_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
     let (key, grp) = (&argv[1], &argv[2]);
     match look(ctx, key, true) {
@@ -1794,19 +1829,15 @@ fn xclaim_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
             ensure_consumer(ctx, key, grp, consumer, true);
             consumer_ready = true;
         }
-        let Some(g) = stream_mut(ctx, key).and_then(|s| s.group_mut(grp)) else {
+        let delivery = match (retrycount >= 0, justid) {
+            (true, _) => Delivery::Set(retrycount as u64),
+            (false, true) => Delivery::Keep,
+            (false, false) => Delivery::Bump,
+        };
+        let Some(prop) = claim_pending(ctx, key, grp, consumer, id, deliverytime, delivery) else {
             return;
         };
-        g.assign(id, consumer);
-        let n = g.pel.get_mut(&id).expect("pending entry");
-        n.delivery_time = deliverytime;
-        if retrycount >= 0 {
-            n.delivery_count = retrycount as u64;
-        } else if !justid {
-            n.delivery_count += 1;
-        }
-        let n = n.clone();
-        props.push(xclaim_argv(key, grp, id, &n, g.last_id));
+        props.push(prop);
         propagate_last_id = false;
         dirty += 1;
         claimed.push(id);
@@ -1930,17 +1961,15 @@ fn xautoclaim_cmd(ctx: &mut Ctx, argv: &[Bytes]) {
             ensure_consumer(ctx, key, grp, consumer, true);
             consumer_ready = true;
         }
-        let Some(g) = stream_mut(ctx, key).and_then(|s| s.group_mut(grp)) else {
+        let delivery = if justid {
+            Delivery::Keep
+        } else {
+            Delivery::Bump
+        };
+        let Some(prop) = claim_pending(ctx, key, grp, consumer, id, now, delivery) else {
             return;
         };
-        g.assign(id, consumer);
-        let n = g.pel.get_mut(&id).expect("pending entry");
-        n.delivery_time = now;
-        if !justid {
-            n.delivery_count += 1;
-        }
-        let n = n.clone();
-        props.push(xclaim_argv(key, grp, id, &n, g.last_id));
+        props.push(prop);
         dirty += 1;
         claimed.push(id);
         count -= 1;
