@@ -509,7 +509,7 @@ fn fork_debug_session(ctx: &mut Ctx, fd: i32) -> Result<bool, String> {
             libc::signal(libc::SIGTERM, libc::SIG_IGN);
             libc::signal(libc::SIGINT, libc::SIG_IGN);
         }
-        crate::scripting::busy::close_listeners(ctx.srv, false);
+        crate::server::reactor::close_listeners(ctx.srv, false);
         tracing::warn!("Redis forked for debugging eval");
         return Ok(true);
     }

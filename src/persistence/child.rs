@@ -202,7 +202,7 @@ pub fn fork_child(
         close_fd(fds[0]);
         // As Redis does: a child that outlives the parent's exit must not
         // keep accepting connections for it.
-        crate::scripting::busy::close_listeners(srv, false);
+        crate::server::reactor::close_listeners(srv, false);
         let name = if kind == ChildType::Aof {
             "AOF rewrite"
         } else {

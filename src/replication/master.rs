@@ -835,7 +835,7 @@ fn start_bgsave_for_replication(r: &mut Reactor, socket: bool, req: u8) {
     }
     if pid == 0 {
         // The child must not keep the listeners open past our exit.
-        crate::scripting::busy::close_listeners(&r.srv, false);
+        crate::server::reactor::close_listeners(&r.srv, false);
         child_main(
             &r.srv, socket, req, stream_db, &replid, offset, &mark, targets,
         );

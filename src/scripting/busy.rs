@@ -6,7 +6,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::io;
-use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -367,29 +366,6 @@ fn serve_while_busy(srv: &mut Server, clients: &mut Clients, all: bool) {
     }
 }
 
-/// Close the listening sockets in a process about to exit (or a child
-/// that must not hold them); `remove_files` unlinks unix sockets too.
-pub fn close_listeners(srv: &Server, remove_files: bool) {
-    // SAFETY: the listeners live in the reactor for the whole run.
-    let Some(ls) = (unsafe { srv.listeners_ptr.as_ref() }) else {
-        return;
-    };
-    for l in ls {
-        let fd = match l {
-            crate::server::reactor::Listener::Unix(u, path) => {
-                if remove_files {
-                    let _ = std::fs::remove_file(path);
-                }
-                u.as_raw_fd()
-            }
-            crate::server::reactor::Listener::Tcp(t) => t.as_raw_fd(),
-        };
-        // SAFETY: closing our own listening socket; nothing in this
-        // process accepts on it again.
-        unsafe { libc::close(fd) };
-    }
-}
-
 /// SHUTDOWN NOSAVE from a client while a script is busy: stop at once.
 fn shutdown_now(srv: &mut Server) -> ! {
     tracing::warn!("User requested shutdown...");
@@ -399,7 +375,7 @@ fn shutdown_now(srv: &mut Server) -> ! {
         unsafe { libc::kill(srv.persist.child_pid, libc::SIGUSR1) };
     }
     // Closed before exit so no new connection is accepted meanwhile.
-    close_listeners(srv, true);
+    crate::server::reactor::close_listeners(srv, true);
     let pidfile = srv.config.get("pidfile").unwrap_or("").to_string();
     if !pidfile.is_empty() {
         let _ = std::fs::remove_file(&pidfile);

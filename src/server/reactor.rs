@@ -895,6 +895,32 @@ impl Reactor {
     }
 }
 
+/// Close the listening sockets in a process about to exit outside the
+/// reactor (a busy script's SHUTDOWN) or in a fork child, which must not
+/// keep accepting connections for the server; `remove_files` unlinks unix
+/// sockets too.
+pub fn close_listeners(srv: &Server, remove_files: bool) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the listeners live in the reactor for the whole run.
+    let Some(ls) = (unsafe { srv.listeners_ptr.as_ref() }) else {
+        return;
+    };
+    for l in ls {
+        let fd = match l {
+            Listener::Unix(u, path) => {
+                if remove_files {
+                    let _ = std::fs::remove_file(path);
+                }
+                u.as_raw_fd()
+            }
+            Listener::Tcp(t) => t.as_raw_fd(),
+        };
+        // SAFETY: closing our own listening socket; nothing in this
+        // process accepts on it again.
+        unsafe { libc::close(fd) };
+    }
+}
+
 /// Accept every pending connection on a listener.
 /// Close a client and free its slot (also used while loading, when the
 /// reactor's own loop is not running).
