@@ -745,11 +745,13 @@ fn trim_stream(
 ) -> Option<(i64, Option<Vec<Bytes>>)> {
     let s = stream_mut(ctx, key)?;
     let deleted = s.trim(&a.trim);
-    let newarg = trim_rewrite_arg(s, a.trim.strategy);
+    // Only an approximate trim is rewritten, so only then is the exact
+    // bound worth formatting.
+    let newarg = a.trim.approx.then(|| trim_rewrite_arg(s, a.trim.strategy));
     if deleted != 0 {
         ctx.notify(NOTIFY_STREAM, "xtrim", key);
     }
-    let exact = a.trim.approx.then(|| {
+    let exact = newarg.map(|newarg| {
         let mut v = argv.to_vec();
         v[a.arg_idx - 1] = Bytes::from_static(b"=");
         v[a.arg_idx] = b(&newarg);
